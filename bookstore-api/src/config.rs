@@ -1,0 +1,309 @@
+//! Command line, environment and `.env` file → a typed, validated configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+
+const ENV_HELP: &str = "\
+Every option can also be set through the environment variable shown beside it, or in a `.env`
+file in the working directory (real environment variables win).
+
+Database selection:
+  DATABASE_URL=mysql://USER:PASSWORD@HOST:PORT/NAME   MySQL / MariaDB / Amazon RDS
+  DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD    the same, one part per variable
+  neither                                             embedded SQLite file at SQLITE_PATH
+
+Logging: RUST_LOG sets the filter (default: info), e.g. RUST_LOG=bookstore_api=debug,sqlx=warn";
+
+#[derive(Debug, Parser)]
+#[command(name = "bookstore-api", version, about, after_long_help = ENV_HELP, after_help = ENV_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default): migrations are applied at start-up.
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Raw settings as given; [`Settings::resolve`] checks how they fit together.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0:8080", global = true)]
+    pub bind_addr: SocketAddr,
+
+    /// Database URL: mysql://USER:PASSWORD@HOST:PORT/NAME or sqlite:PATH.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// MySQL host (used when DATABASE_URL is not set).
+    #[arg(long, env = "DB_HOST", global = true)]
+    pub db_host: Option<String>,
+
+    /// MySQL port.
+    #[arg(long, env = "DB_PORT", default_value_t = 3306, global = true)]
+    pub db_port: u16,
+
+    /// MySQL database name (required with DB_HOST).
+    #[arg(long, env = "DB_NAME", global = true)]
+    pub db_name: Option<String>,
+
+    /// MySQL user (required with DB_HOST).
+    #[arg(long, env = "DB_USER", global = true)]
+    pub db_user: Option<String>,
+
+    /// MySQL password (never printed or logged).
+    #[arg(long, env = "DB_PASSWORD", hide_env_values = true, global = true)]
+    pub db_password: Option<String>,
+
+    /// TLS to MySQL: disabled, preferred, required, verify_ca or verify_identity.
+    #[arg(long, env = "DB_SSL_MODE", default_value = "preferred", global = true)]
+    pub db_ssl_mode: String,
+
+    /// SQLite file used when no MySQL database is configured (created if missing).
+    #[arg(long, env = "SQLITE_PATH", default_value = "bookstore.db", global = true)]
+    pub sqlite_path: PathBuf,
+
+    /// Largest number of open database connections.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
+    pub db_max_connections: u32,
+
+    /// Seconds a request waits for a database connection before answering 503.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub db_acquire_timeout_secs: u64,
+
+    /// Seconds an unused database connection stays open.
+    #[arg(long, env = "DB_IDLE_TIMEOUT_SECS", default_value_t = 600, global = true)]
+    pub db_idle_timeout_secs: u64,
+
+    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30, global = true)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty", global = true)]
+    pub log_format: LogFormat,
+}
+
+/// The resolved configuration the service runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind_addr: SocketAddr,
+    pub database: DatabaseConfig,
+    pub pool: PoolConfig,
+    pub shutdown_timeout: Duration,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    MySql(MySqlConnectOptions),
+    Sqlite { path: PathBuf },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("set either DATABASE_URL or DB_HOST (with DB_NAME, DB_USER, DB_PASSWORD), not both")]
+    ConflictingDatabase,
+    #[error("{0} is required when DB_HOST is set")]
+    MissingDatabasePart(&'static str),
+    #[error("{0} is set but DB_HOST is not: set DB_HOST too, or unset {0}")]
+    DatabasePartWithoutHost(&'static str),
+    #[error("DATABASE_URL must start with mysql:// or sqlite:")]
+    UnsupportedDatabaseUrl,
+    // The reason never quotes the URL: it may hold a password.
+    #[error("DATABASE_URL is not a valid MySQL URL: {0}")]
+    InvalidDatabaseUrl(String),
+    #[error("DB_SSL_MODE must be one of disabled, preferred, required, verify_ca, verify_identity")]
+    InvalidSslMode,
+}
+
+impl Settings {
+    pub fn resolve(&self) -> Result<Config, ConfigError> {
+        Ok(Config {
+            bind_addr: self.bind_addr,
+            database: self.database()?,
+            pool: PoolConfig {
+                max_connections: self.db_max_connections,
+                acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
+                idle_timeout: Duration::from_secs(self.db_idle_timeout_secs),
+            },
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
+            log_format: self.log_format,
+        })
+    }
+
+    fn database(&self) -> Result<DatabaseConfig, ConfigError> {
+        let ssl_mode =
+            MySqlSslMode::from_str(&self.db_ssl_mode).map_err(|_| ConfigError::InvalidSslMode)?;
+        let parts = [
+            ("DB_NAME", &self.db_name),
+            ("DB_USER", &self.db_user),
+            ("DB_PASSWORD", &self.db_password),
+        ];
+        match (&self.database_url, &self.db_host) {
+            (Some(_), Some(_)) => Err(ConfigError::ConflictingDatabase),
+            (Some(url), None) => database_from_url(url, ssl_mode),
+            (None, Some(host)) => {
+                let required = |(name, value): (&'static str, &Option<String>)| {
+                    value.clone().ok_or(ConfigError::MissingDatabasePart(name))
+                };
+                let [name, user, password] = parts.map(required);
+                Ok(DatabaseConfig::MySql(
+                    MySqlConnectOptions::new()
+                        .host(host)
+                        .port(self.db_port)
+                        .database(&name?)
+                        .username(&user?)
+                        .password(&password?)
+                        .ssl_mode(ssl_mode),
+                ))
+            }
+            (None, None) => match parts.iter().find(|(_, value)| value.is_some()) {
+                Some((name, _)) => Err(ConfigError::DatabasePartWithoutHost(name)),
+                None => Ok(DatabaseConfig::Sqlite {
+                    path: self.sqlite_path.clone(),
+                }),
+            },
+        }
+    }
+}
+
+fn database_from_url(url: &str, ssl_mode: MySqlSslMode) -> Result<DatabaseConfig, ConfigError> {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        return Ok(DatabaseConfig::Sqlite { path: path.into() });
+    }
+    if !(url.starts_with("mysql://") || url.starts_with("mariadb://")) {
+        return Err(ConfigError::UnsupportedDatabaseUrl);
+    }
+    let options = MySqlConnectOptions::from_str(url)
+        .map_err(|e| ConfigError::InvalidDatabaseUrl(e.to_string()))?;
+    // An ssl-mode in the URL wins over DB_SSL_MODE's default.
+    Ok(DatabaseConfig::MySql(if url.contains("ssl-mode=") {
+        options
+    } else {
+        options.ssl_mode(ssl_mode)
+    }))
+}
+
+impl DatabaseConfig {
+    /// Where the data lives, for logs: never includes the password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::MySql(options) => format!(
+                "mysql://{}@{}:{}/{}",
+                options.get_username(),
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or("")
+            ),
+            Self::Sqlite { path } => format!("sqlite:{}", path.display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut argv = vec!["bookstore-api"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv).expect("valid arguments").settings
+    }
+
+    #[test]
+    fn nothing_configured_means_embedded_sqlite() {
+        let config = settings(&[]).resolve().expect("valid");
+        assert_eq!(config.database.describe(), "sqlite:bookstore.db");
+        assert_eq!(config.bind_addr.to_string(), "0.0.0.0:8080");
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn mysql_from_parts_is_described_without_its_password() {
+        let config = settings(&[
+            "--db-host=db.internal",
+            "--db-name=books",
+            "--db-user=app",
+            "--db-password=s3cret",
+        ])
+        .resolve()
+        .expect("valid");
+        let described = config.database.describe();
+        assert_eq!(described, "mysql://app@db.internal:3306/books");
+        assert!(!format!("{described}").contains("s3cret"));
+    }
+
+    #[test]
+    fn mysql_from_url_is_described_without_its_password() {
+        let config = settings(&["--database-url=mysql://app:s3cret@db:3307/books"])
+            .resolve()
+            .expect("valid");
+        assert_eq!(config.database.describe(), "mysql://app@db:3307/books");
+    }
+
+    #[test]
+    fn incomplete_or_conflicting_database_settings_are_rejected() {
+        let err = |args: &[&str]| settings(args).resolve().expect_err("invalid");
+        assert_eq!(
+            err(&["--db-host=db", "--db-name=b", "--db-user=u"]),
+            ConfigError::MissingDatabasePart("DB_PASSWORD")
+        );
+        assert_eq!(
+            err(&["--db-password=p"]),
+            ConfigError::DatabasePartWithoutHost("DB_PASSWORD")
+        );
+        assert_eq!(
+            err(&["--database-url=mysql://u:p@h/b", "--db-host=h"]),
+            ConfigError::ConflictingDatabase
+        );
+        assert_eq!(
+            err(&["--database-url=postgres://u:p@h/b"]),
+            ConfigError::UnsupportedDatabaseUrl
+        );
+        assert_eq!(err(&["--db-ssl-mode=sometimes"]), ConfigError::InvalidSslMode);
+    }
+
+    #[test]
+    fn an_invalid_url_error_does_not_repeat_the_password() {
+        let error = settings(&["--database-url=mysql://u:hunter2@h:notaport/b"])
+            .resolve()
+            .expect_err("invalid port");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused_by_the_parser() {
+        let parsed = Cli::try_parse_from(["bookstore-api", "--db-max-connections=0"]);
+        assert!(parsed.is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! One error type for every HTTP answer that is not a success, and its one JSON shape.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ALLOW, RETRY_AFTER};
+use actix_web::{HttpResponse, ResponseError, error::JsonPayloadError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::book::{FieldError, ValidationErrors};
+use crate::store::StoreError;
+
+/// Stable, machine-readable error codes. New codes may be added; existing ones never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedJson,
+    ValidationFailed,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    InvalidQuery,
+    InvalidId,
+    NotFound,
+    MethodNotAllowed,
+    DatabaseUnavailable,
+    InternalError,
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    /// For people; may change wording between releases.
+    #[schema(example = "the request body is invalid")]
+    pub message: String,
+    /// With `validation_failed`: each broken rule and the field it concerns.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("{message}")]
+    Validation {
+        message: String,
+        fields: Vec<FieldError>,
+    },
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("invalid query parameter: {0}")]
+    InvalidQuery(String),
+    #[error("the book id must be a whole number")]
+    InvalidId,
+    #[error("no book with this id")]
+    BookNotFound,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("method not allowed here; allowed: {allow}")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("the database is not reachable right now; retry shortly")]
+    DatabaseUnavailable,
+    #[error("the database is not ready yet; retry shortly")]
+    DatabaseStarting,
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::MalformedJson(_) => ErrorCode::MalformedJson,
+            Self::Validation { .. } => ErrorCode::ValidationFailed,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Self::InvalidId => ErrorCode::InvalidId,
+            Self::BookNotFound | Self::RouteNotFound => ErrorCode::NotFound,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::DatabaseUnavailable | Self::DatabaseStarting => ErrorCode::DatabaseUnavailable,
+            Self::Internal => ErrorCode::InternalError,
+        }
+    }
+
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+                fields: match self {
+                    Self::Validation { fields, .. } => fields.clone(),
+                    _ => Vec::new(),
+                },
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_) | Self::InvalidQuery(_) | Self::InvalidId => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BookNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            Self::DatabaseUnavailable | Self::DatabaseStarting => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        match self {
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((ALLOW, *allow));
+            }
+            Self::DatabaseUnavailable | Self::DatabaseStarting => {
+                response.insert_header((RETRY_AFTER, "5"));
+            }
+            _ => {}
+        }
+        response.json(self.body())
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Validation {
+            message: errors.to_string(),
+            fields: errors.0,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        // The details (which may name tables or hosts) go to the log, never to the client.
+        match error {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %error, "database unavailable");
+                Self::DatabaseUnavailable
+            }
+            StoreError::Database(_) | StoreError::Migration(_) => {
+                tracing::error!(error = %error, "database error");
+                Self::Internal
+            }
+        }
+    }
+}
+
+impl From<JsonPayloadError> for ApiError {
+    fn from(error: JsonPayloadError) -> Self {
+        use actix_web::error::PayloadError;
+        use serde_json::error::Category;
+        match error {
+            JsonPayloadError::OverflowKnownLength { limit, .. }
+            | JsonPayloadError::Overflow { limit } => Self::PayloadTooLarge { limit },
+            JsonPayloadError::Payload(PayloadError::Overflow) => Self::PayloadTooLarge {
+                limit: super::BODY_LIMIT_BYTES,
+            },
+            JsonPayloadError::ContentType => Self::UnsupportedMediaType,
+            JsonPayloadError::Deserialize(e) if e.classify() == Category::Data => {
+                Self::Validation {
+                    message: e.to_string(),
+                    fields: Vec::new(),
+                }
+            }
+            JsonPayloadError::Deserialize(e) => Self::MalformedJson(e.to_string()),
+            JsonPayloadError::Payload(e) => Self::MalformedJson(e.to_string()),
+            JsonPayloadError::Serialize(e) => {
+                tracing::error!(error = %e, "response serialization failed");
+                Self::Internal
+            }
+            other => Self::MalformedJson(other.to_string()),
+        }
+    }
+}

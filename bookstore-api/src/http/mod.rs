@@ -1,0 +1,113 @@
+//! HTTP: routes, shared state and the middleware every request passes through.
+
+mod books;
+mod error;
+mod health;
+mod metrics;
+mod observe;
+mod openapi;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, Resource, web};
+
+pub use books::BookList;
+pub use error::{ApiError, ErrorCode};
+pub use metrics::Metrics;
+pub use observe::REQUEST_ID;
+pub use openapi::ApiDoc;
+
+use crate::store::BookStore;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// What every handler shares: the store, whether it is ready, and the metrics.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn BookStore>,
+    database_ready: Arc<AtomicBool>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn BookStore>) -> Self {
+        Self {
+            store,
+            database_ready: Arc::new(AtomicBool::new(false)),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    /// Set once the database has been reached and migrated.
+    pub fn mark_database_ready(&self) {
+        self.database_ready.store(true, Ordering::Release);
+    }
+
+    pub fn is_database_ready(&self) -> bool {
+        self.database_ready.load(Ordering::Acquire)
+    }
+
+    /// The store, once it can serve: before migrations ran, the table may not exist yet.
+    fn store(&self) -> Result<&dyn BookStore, ApiError> {
+        if self.is_database_ready() {
+            Ok(self.store.as_ref())
+        } else {
+            Err(ApiError::DatabaseStarting)
+        }
+    }
+}
+
+/// The whole application; the server and the tests build it the same way.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(BODY_LIMIT_BYTES)
+                .error_handler(|error, _| ApiError::from(error).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|error, _| ApiError::InvalidQuery(error.to_string()).into()),
+        )
+        .wrap(from_fn(observe::observe))
+        .service(
+            resource("/api/v1/books", "GET, POST")
+                .route(web::get().to(books::list))
+                .route(web::post().to(books::create)),
+        )
+        .service(
+            resource("/api/v1/books/{id}", "GET, PUT, PATCH, DELETE")
+                .route(web::get().to(books::read))
+                .route(web::put().to(books::replace))
+                .route(web::patch().to(books::patch))
+                .route(web::delete().to(books::delete)),
+        )
+        .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
+        .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
+        .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
+        .service(resource("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)))
+        .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::RouteNotFound) }))
+}
+
+/// A resource that answers 405 with `Allow` for methods it has no route for.
+fn resource(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
+    }))
+}

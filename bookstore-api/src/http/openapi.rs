@@ -1,0 +1,46 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use std::sync::LazyLock;
+
+use actix_web::HttpResponse;
+use utoipa::OpenApi;
+
+use super::{books, error, health, metrics};
+use crate::book;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Bookstore API",
+        description = "CRUD over a catalogue of books. Prices are exact decimals: written as \
+                       strings with two places (\"12.50\"); accepted as strings or JSON numbers \
+                       with at most two places. Every error has the body `ErrorBody` with a \
+                       stable `code`. An id that is not a whole number is a 400 (`invalid_id`); \
+                       a whole number no book has, however large, is a 404 (`not_found`). \
+                       Unknown routes answer 404 and known routes with another method 405, both \
+                       with `ErrorBody`."
+    ),
+    paths(
+        books::list, books::create, books::read, books::replace, books::patch, books::delete,
+        health::healthz, health::readyz, metrics::metrics, openapi_json,
+    ),
+    components(schemas(
+        book::Book, book::BookInput, book::BookPatchInput, book::FieldError, books::BookList,
+        error::ErrorBody, error::ErrorDetail, error::ErrorCode, health::Status,
+    )),
+    tags(
+        (name = "books", description = "The catalogue"),
+        (name = "operations", description = "Probes, metrics and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI document", body = Object))
+)]
+pub async fn openapi_json() -> HttpResponse {
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+    HttpResponse::Ok().json(&*DOCUMENT)
+}

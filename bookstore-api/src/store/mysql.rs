@@ -1,0 +1,157 @@
+//! MySQL (Amazon RDS in production, MariaDB in tests): `price` is DECIMAL(10,2), read and written
+//! as an exact decimal.
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow};
+use sqlx::migrate::Migrator;
+use sqlx::Row;
+
+use super::{BookStore, ListQuery, Listing, PoolStats, StoreError, contains_pattern};
+use crate::book::{Book, BookPatch, NewBook, Price};
+use crate::config::PoolConfig;
+
+pub struct MySqlStore {
+    pool: MySqlPool,
+    migrator: Migrator,
+}
+
+impl MySqlStore {
+    pub fn connect_lazy(options: MySqlConnectOptions, config: &PoolConfig) -> Self {
+        let options = options.charset("utf8mb4");
+        Self {
+            pool: super::pool_options(config).connect_lazy_with(options),
+            migrator: super::embedded_migrator(include_str!("../../migrations/mysql/0001_create_books.sql")),
+        }
+    }
+}
+
+fn book_from_row(row: &MySqlRow) -> Result<Book, StoreError> {
+    let price: Decimal = row.try_get("price")?;
+    Ok(Book {
+        id: i64::from(row.try_get::<i32, _>("id")?),
+        title: row.try_get("title")?,
+        author: row.try_get("author")?,
+        price: price_from_decimal(price)?,
+    })
+}
+
+fn price_from_decimal(value: Decimal) -> Result<Price, StoreError> {
+    let mut value = value;
+    value.rescale(2);
+    i64::try_from(value.mantissa())
+        .ok()
+        .and_then(|cents| Price::from_cents(cents).ok())
+        .ok_or_else(|| StoreError::Database(sqlx::Error::Decode(format!("price {value} is out of range").into())))
+}
+
+fn price_to_decimal(price: Price) -> Decimal {
+    Decimal::new(price.cents(), 2)
+}
+
+#[async_trait]
+impl BookStore for MySqlStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        Ok(self.migrator.run(&self.pool).await?)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
+        let pattern = query.q.as_deref().map(contains_pattern);
+        let rows = sqlx::query(
+            "SELECT id, title, author, price FROM books \
+             WHERE id > ? \
+               AND (? IS NULL OR title LIKE ? ESCAPE '!' OR author LIKE ? ESCAPE '!') \
+               AND (? IS NULL OR author = ?) \
+             ORDER BY id LIMIT ? OFFSET ?",
+        )
+        .bind(query.after_id)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&query.author)
+        .bind(&query.author)
+        .bind(query.limit + 1)
+        .bind(query.offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM books \
+             WHERE (? IS NULL OR title LIKE ? ESCAPE '!' OR author LIKE ? ESCAPE '!') \
+               AND (? IS NULL OR author = ?)",
+        )
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&pattern)
+        .bind(&query.author)
+        .bind(&query.author)
+        .fetch_one(&self.pool)
+        .await?;
+        let books = rows.iter().map(book_from_row).collect::<Result<_, _>>()?;
+        Ok(Listing::from_rows(books, query, total))
+    }
+
+    async fn get(&self, id: i64) -> Result<Option<Book>, StoreError> {
+        sqlx::query("SELECT id, title, author, price FROM books WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(book_from_row)
+            .transpose()
+    }
+
+    async fn create(&self, book: &NewBook) -> Result<Book, StoreError> {
+        let result = sqlx::query("INSERT INTO books (title, author, price) VALUES (?, ?, ?)")
+            .bind(&book.title)
+            .bind(&book.author)
+            .bind(price_to_decimal(book.price))
+            .execute(&self.pool)
+            .await?;
+        Ok(Book {
+            id: i64::try_from(result.last_insert_id()).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
+            title: book.title.clone(),
+            author: book.author.clone(),
+            price: book.price,
+        })
+    }
+
+    async fn update(&self, id: i64, patch: &BookPatch) -> Result<Option<Book>, StoreError> {
+        // One statement, so concurrent patches of different fields never undo each other.
+        // The connection reports matched rows (CLIENT_FOUND_ROWS), so an unchanged book counts.
+        let result = sqlx::query(
+            "UPDATE books SET title = COALESCE(?, title), author = COALESCE(?, author), \
+             price = COALESCE(?, price) WHERE id = ?",
+        )
+        .bind(&patch.title)
+        .bind(&patch.author)
+        .bind(patch.price.map(price_to_decimal))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Ok(None);
+        }
+        self.get(id).await
+    }
+
+    async fn delete(&self, id: i64) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM books WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats::of(&self.pool)
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
