@@ -18,7 +18,11 @@ pub struct Book {
     /// Identifier assigned by the database.
     #[schema(example = 1, minimum = 1)]
     pub id: i64,
-    #[schema(example = "The Rust Programming Language", min_length = 1, max_length = 255)]
+    #[schema(
+        example = "The Rust Programming Language",
+        min_length = 1,
+        max_length = 255
+    )]
     pub title: String,
     #[schema(example = "Steve Klabnik", min_length = 1, max_length = 255)]
     pub author: String,
@@ -102,8 +106,8 @@ impl Price {
         }
         // At most 8 + 2 digits: the arithmetic below cannot overflow an i64.
         let digits_value = |s: &str| s.bytes().fold(0_i64, |n, b| n * 10 + i64::from(b - b'0'));
-        let cents = digits_value(whole) * 100
-            + digits_value(&format!("{significant_fraction:0<2}"));
+        let cents =
+            digits_value(whole) * 100 + digits_value(&format!("{significant_fraction:0<2}"));
         if negative && cents != 0 {
             return Err(PriceError::OutOfRange);
         }
@@ -184,12 +188,10 @@ pub struct BookPatchInput {
 impl BookInput {
     pub fn validate(self) -> Result<NewBook, ValidationErrors> {
         let mut errors = Vec::new();
-        let title = required("title", self.title, &mut errors).and_then(|raw| {
-            record(&mut errors, "title", parse_text(&raw))
-        });
-        let author = required("author", self.author, &mut errors).and_then(|raw| {
-            record(&mut errors, "author", parse_text(&raw))
-        });
+        let title = required("title", self.title, &mut errors)
+            .and_then(|raw| record(&mut errors, "title", parse_text(&raw)));
+        let author = required("author", self.author, &mut errors)
+            .and_then(|raw| record(&mut errors, "author", parse_text(&raw)));
         let price = required("price", self.price, &mut errors)
             .and_then(|raw| record(&mut errors, "price", parse_price(&raw)));
         match (title, author, price) {
@@ -341,7 +343,9 @@ mod tests {
         assert_eq!(price("-0.01"), Err(PriceError::OutOfRange));
         assert_eq!(price("1.999"), Err(PriceError::TooManyDecimals));
         assert_eq!(price("0.001"), Err(PriceError::TooManyDecimals));
-        for bad in ["", ".5", "5.", "1e3", "1,5", " 1", "1.2.3", "abc", "--1", "+1", "１"] {
+        for bad in [
+            "", ".5", "5.", "1e3", "1,5", " 1", "1.2.3", "abc", "--1", "+1", "１",
+        ] {
             assert_eq!(price(bad), Err(PriceError::NotDecimal), "input {bad:?}");
         }
     }

@@ -44,7 +44,9 @@ impl ListParams {
             )));
         }
         let non_negative = |name: &str, value: Option<i64>| match value {
-            Some(v) if v < 0 => Err(ApiError::InvalidQuery(format!("{name} must not be negative"))),
+            Some(v) if v < 0 => Err(ApiError::InvalidQuery(format!(
+                "{name} must not be negative"
+            ))),
             other => Ok(other.unwrap_or(0)),
         };
         let text_filter = |name: &str, value: Option<String>| match value {

@@ -63,10 +63,26 @@ impl Metrics {
             "Time to answer an HTTP request, by method and route template",
             durations.clone(),
         );
-        registry.register("db_pool_connections", "Open database connections", Gauge::clone(&pool_open));
-        registry.register("db_pool_idle_connections", "Idle database connections", Gauge::clone(&pool_idle));
-        registry.register("db_pool_in_use_connections", "Database connections in use", Gauge::clone(&pool_in_use));
-        registry.register("db_pool_max_connections", "Largest number of database connections", Gauge::clone(&pool_max));
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            Gauge::clone(&pool_open),
+        );
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            Gauge::clone(&pool_idle),
+        );
+        registry.register(
+            "db_pool_in_use_connections",
+            "Database connections in use",
+            Gauge::clone(&pool_in_use),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "Largest number of database connections",
+            Gauge::clone(&pool_max),
+        );
         registry.register(
             "database_ready",
             "1 once the database is reachable and migrated, 0 before",

@@ -102,7 +102,9 @@ pub fn app(
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
         .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
         .service(resource("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)))
-        .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::RouteNotFound) }))
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::RouteNotFound)
+        }))
 }
 
 /// A resource that answers 405 with `Allow` for methods it has no route for.

@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow};
-use sqlx::migrate::Migrator;
 use sqlx::Row;
+use sqlx::migrate::Migrator;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow};
 
 use super::{BookStore, ListQuery, Listing, PoolStats, StoreError, contains_pattern};
 use crate::book::{Book, BookPatch, NewBook, Price};
@@ -21,7 +21,9 @@ impl MySqlStore {
         let options = options.charset("utf8mb4");
         Self {
             pool: super::pool_options(config).connect_lazy_with(options),
-            migrator: super::embedded_migrator(include_str!("../../migrations/mysql/0001_create_books.sql")),
+            migrator: super::embedded_migrator(include_str!(
+                "../../migrations/mysql/0001_create_books.sql"
+            )),
         }
     }
 }
@@ -42,7 +44,11 @@ fn price_from_decimal(value: Decimal) -> Result<Price, StoreError> {
     i64::try_from(value.mantissa())
         .ok()
         .and_then(|cents| Price::from_cents(cents).ok())
-        .ok_or_else(|| StoreError::Database(sqlx::Error::Decode(format!("price {value} is out of range").into())))
+        .ok_or_else(|| {
+            StoreError::Database(sqlx::Error::Decode(
+                format!("price {value} is out of range").into(),
+            ))
+        })
 }
 
 fn price_to_decimal(price: Price) -> Decimal {
@@ -113,7 +119,8 @@ impl BookStore for MySqlStore {
             .execute(&self.pool)
             .await?;
         Ok(Book {
-            id: i64::try_from(result.last_insert_id()).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
+            id: i64::try_from(result.last_insert_id())
+                .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
             title: book.title.clone(),
             author: book.author.clone(),
             price: book.price,

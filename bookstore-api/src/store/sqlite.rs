@@ -4,9 +4,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous};
 use sqlx::Row;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous,
+};
 
 use super::{BookStore, ListQuery, Listing, PoolStats, StoreError, contains_pattern};
 use crate::book::{Book, BookPatch, NewBook, Price};
@@ -28,7 +30,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         Self {
             pool: super::pool_options(config).connect_lazy_with(options),
-            migrator: super::embedded_migrator(include_str!("../../migrations/sqlite/0001_create_books.sql")),
+            migrator: super::embedded_migrator(include_str!(
+                "../../migrations/sqlite/0001_create_books.sql"
+            )),
         }
     }
 }

@@ -1,0 +1,238 @@
+//! The `bookstore-api` executable: help, configuration errors, migrate, serve and shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_bookstore-api");
+
+/// The binary with a clean environment: nothing from the developer's shell leaks in.
+fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BINARY);
+    command
+        .env_clear()
+        .current_dir(dir)
+        .envs(env.iter().copied());
+    command
+}
+
+fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(dir, env).args(args).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_lists_the_subcommands_and_every_variable_without_secret_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        dir.path(),
+        &["--help"],
+        &[("DB_PASSWORD", "hunter2-secret")],
+    );
+    assert!(output.status.success());
+    let help = text(&output.stdout);
+    for expected in [
+        "serve",
+        "migrate",
+        "BIND_ADDR",
+        "DATABASE_URL",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASSWORD",
+        "DB_SSL_MODE",
+        "SQLITE_PATH",
+        "DB_MAX_CONNECTIONS",
+        "DB_ACQUIRE_TIMEOUT_SECS",
+        "DB_IDLE_TIMEOUT_SECS",
+        "SHUTDOWN_TIMEOUT_SECS",
+        "LOG_FORMAT",
+        "RUST_LOG",
+        ".env",
+    ] {
+        assert!(help.contains(expected), "--help lacks {expected}");
+    }
+    assert!(!help.contains("hunter2-secret"));
+}
+
+#[test]
+fn invalid_configuration_exits_2_with_one_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("DB_HOST", "db")],
+            "DB_NAME is required when DB_HOST is set",
+        ),
+        (
+            &[("BIND_ADDR", "not-an-address")],
+            "invalid value 'not-an-address'",
+        ),
+        (&[("LOG_FORMAT", "xml")], "invalid value 'xml'"),
+        (
+            &[(
+                "DATABASE_URL",
+                "mysql://app:hunter2-secret@db:notaport/books",
+            )],
+            "DATABASE_URL is not a valid MySQL URL",
+        ),
+    ];
+    for (env, message) in cases {
+        let output = run(dir.path(), &[], env);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{env:?}: {stderr}");
+        assert!(stderr.contains(message), "{env:?}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("backtrace"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("hunter2-secret"),
+            "the password leaked: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn settings_are_read_from_a_dotenv_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "DB_HOST=db.internal\n").unwrap();
+    let output = run(dir.path(), &[], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("DB_NAME is required when DB_HOST is set"));
+}
+
+#[test]
+fn migrate_creates_the_sqlite_database_and_can_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let output = run(dir.path(), &["migrate"], &[("SQLITE_PATH", "catalogue.db")]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    assert!(dir.path().join("catalogue.db").is_file());
+}
+
+/// Lines the child prints, delivered as they come.
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Waits for a JSON log line whose message is `message`, collecting every line seen.
+fn wait_for(
+    lines: &mpsc::Receiver<String>,
+    message: &str,
+    seen: &mut Vec<String>,
+) -> serde_json::Value {
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no {message:?} log line; saw:\n{}", seen.join("\n")));
+        seen.push(line.clone());
+        if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line)
+            && entry["message"] == message
+        {
+            return entry;
+        }
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn serves_on_sqlite_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(
+        dir.path(),
+        &[("BIND_ADDR", "127.0.0.1:0"), ("LOG_FORMAT", "json")],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let listening = wait_for(&lines, "listening", &mut seen);
+    let addr = listening["addr"].as_str().unwrap().to_owned();
+    wait_for(&lines, "database ready", &mut seen);
+
+    let response = http_get(&addr, "/readyz");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        dir.path().join("bookstore.db").is_file(),
+        "the default SQLite file is created"
+    );
+
+    terminate(&child);
+    wait_for(&lines, "stopped", &mut seen);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[test]
+fn a_database_password_never_reaches_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 1 refuses connections: the server keeps retrying and logging about it.
+    let mut child = command(
+        dir.path(),
+        &[
+            ("BIND_ADDR", "127.0.0.1:0"),
+            ("LOG_FORMAT", "json"),
+            (
+                "DATABASE_URL",
+                "mysql://app:hunter2-secret@127.0.0.1:1/books",
+            ),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let loaded = wait_for(&lines, "configuration loaded", &mut seen);
+    assert_eq!(loaded["database"], "mysql://app@127.0.0.1:1/books");
+    let listening = wait_for(&lines, "listening", &mut seen);
+    let response = http_get(listening["addr"].as_str().unwrap(), "/readyz");
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    wait_for(&lines, "database not ready", &mut seen);
+
+    terminate(&child);
+    child.wait().unwrap();
+    seen.extend(lines.try_iter());
+    let log = seen.join("\n");
+    assert!(
+        !log.contains("hunter2-secret"),
+        "the password leaked:\n{log}"
+    );
+}

@@ -1,0 +1,334 @@
+//! A real server per test, on its own database, reached over HTTP.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use awc::http::StatusCode;
+use bookstore_api::config::{Config, DatabaseConfig, LogFormat, PoolConfig};
+use bookstore_api::server::Application;
+use serde_json::{Value, json};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+
+const MYSQL_URL_VAR: &str = "BOOKSTORE_TEST_MYSQL_URL";
+
+/// Runs each listed test once against SQLite and once against MySQL. The MySQL runs are skipped
+/// (with a message) when `BOOKSTORE_TEST_MYSQL_URL` is unset, except under CI, where they fail.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $test() {
+                    let app = $crate::helpers::TestApp::sqlite().await;
+                    super::$test(&app).await;
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[actix_web::test]
+                async fn $test() {
+                    if let Some(app) = $crate::helpers::TestApp::mysql().await {
+                        super::$test(&app).await;
+                        app.drop_database().await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// The admin URL of the MySQL server for tests, or `None` (skip) outside CI.
+pub fn mysql_url() -> Option<String> {
+    match std::env::var(MYSQL_URL_VAR) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but {MYSQL_URL_VAR} is not: the MySQL tests must run in CI")
+        }
+        _ => {
+            eprintln!("SKIPPED: {MYSQL_URL_VAR} is not set, so this MySQL test did not run");
+            None
+        }
+    }
+}
+
+/// A fresh, empty MySQL database for one test; `drop` removes it.
+pub struct MySqlDatabase {
+    admin: MySqlConnectOptions,
+    pub name: String,
+}
+
+impl MySqlDatabase {
+    pub async fn create(admin_url: &str) -> Self {
+        let admin =
+            MySqlConnectOptions::from_str(admin_url).expect("valid BOOKSTORE_TEST_MYSQL_URL");
+        let name = format!("bookstore_test_{}", uuid::Uuid::new_v4().simple());
+        let pool = MySqlPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(admin.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{MYSQL_URL_VAR} is set but MySQL is unreachable: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+        )))
+        .execute(&pool)
+        .await
+        .expect("create test database");
+        pool.close().await;
+        Self { admin, name }
+    }
+
+    pub fn options(&self) -> MySqlConnectOptions {
+        self.admin.clone().database(&self.name)
+    }
+
+    pub fn server_addr(&self) -> SocketAddr {
+        format!("{}:{}", self.admin.get_host(), self.admin.get_port())
+            .parse()
+            .expect("BOOKSTORE_TEST_MYSQL_URL names an IP address and port")
+    }
+
+    pub async fn drop(&self) {
+        if let Ok(pool) = MySqlPoolOptions::new()
+            .max_connections(1)
+            .connect_with(self.admin.clone())
+            .await
+        {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS `{}`",
+                self.name
+            )))
+            .execute(&pool)
+            .await;
+            pool.close().await;
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: awc::Client,
+    mysql: Option<MySqlDatabase>,
+    _sqlite_dir: Option<tempfile::TempDir>,
+}
+
+pub fn test_config(database: DatabaseConfig, acquire_timeout: Duration) -> Config {
+    Config {
+        bind_addr: "127.0.0.1:0".parse().expect("valid address"),
+        database,
+        pool: PoolConfig {
+            max_connections: 5,
+            acquire_timeout,
+            idle_timeout: Duration::from_secs(60),
+        },
+        shutdown_timeout: Duration::from_secs(1),
+        log_format: LogFormat::Pretty,
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let database = DatabaseConfig::Sqlite {
+            path: dir.path().join("bookstore.db"),
+        };
+        let app = Self::start(test_config(database, Duration::from_secs(5)), None).await;
+        Self {
+            _sqlite_dir: Some(dir),
+            ..app
+        }
+    }
+
+    pub async fn mysql() -> Option<Self> {
+        let database = MySqlDatabase::create(&mysql_url()?).await;
+        let config = test_config(
+            DatabaseConfig::MySql(Box::new(database.options())),
+            Duration::from_secs(5),
+        );
+        Some(Self::start(config, Some(database)).await)
+    }
+
+    /// Starts the server and waits until it is ready (migrations applied).
+    pub async fn start(config: Config, mysql: Option<MySqlDatabase>) -> Self {
+        let app = Self::start_unready(config, mysql);
+        app.wait_until_ready().await;
+        app
+    }
+
+    /// Starts the server without waiting for its database.
+    pub fn start_unready(config: Config, mysql: Option<MySqlDatabase>) -> Self {
+        let application = Application::build(&config).expect("server starts");
+        let address = format!("http://{}", application.local_addr());
+        actix_web::rt::spawn(application.run_until_stopped());
+        Self {
+            address,
+            client: awc::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .finish(),
+            mysql,
+            _sqlite_dir: None,
+        }
+    }
+
+    pub async fn wait_until_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, _) = self.get("/readyz").await;
+            if status == StatusCode::OK {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server not ready within 30 s (last status {status})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn drop_database(&self) {
+        if let Some(database) = &self.mysql {
+            database.drop().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        read(self.client.get(self.url(path)).send().await).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        read(self.client.delete(self.url(path)).send().await).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(self.client.post(self.url(path)).send_json(body).await).await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(self.client.put(self.url(path)).send_json(body).await).await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        read(self.client.patch(self.url(path)).send_json(body).await).await
+    }
+
+    /// Sends `body` as it is, with the given content type (or none).
+    pub async fn send_raw(
+        &self,
+        method: awc::http::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Vec<u8>>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(content_type) = content_type {
+            request = request.insert_header(("content-type", content_type));
+        }
+        read(request.send_body(body.into()).await).await
+    }
+
+    /// Creates a book and returns the stored JSON.
+    pub async fn create_book(&self, title: &str, author: &str, price: &str) -> Value {
+        let (status, body) = self
+            .post_json(
+                "/api/v1/books",
+                &json!({"title": title, "author": author, "price": price}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+}
+
+type SendResult = Result<awc::ClientResponse, awc::error::SendRequestError>;
+
+/// Status and JSON body (`Null` for an empty body). Every body the API sends must be JSON.
+async fn read(response: SendResult) -> (StatusCode, Value) {
+    let mut response = response.expect("request sent");
+    let status = response.status();
+    let bytes = response.body().limit(1 << 20).await.expect("response body");
+    if bytes.is_empty() {
+        return (status, Value::Null);
+    }
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "{status}: body is not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    (status, body)
+}
+
+/// Asserts the one error shape and returns its code.
+pub fn error_code(body: &Value) -> &str {
+    let error = &body["error"];
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no message: {body}"
+    );
+    error["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an error body: {body}"))
+}
+
+/// A TCP relay to a database that a test can cut and restore, to stage an outage.
+pub struct TcpProxy {
+    pub addr: SocketAddr,
+    target: SocketAddr,
+    relay: Option<JoinHandle<()>>,
+}
+
+impl TcpProxy {
+    pub async fn start(target: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        Self {
+            addr,
+            target,
+            relay: Some(tokio::spawn(relay(listener, target))),
+        }
+    }
+
+    /// Closes every relayed connection and refuses new ones.
+    pub async fn cut(&mut self) {
+        if let Some(relay) = self.relay.take() {
+            relay.abort();
+            let _ = relay.await;
+        }
+    }
+
+    /// Accepts connections again, on the same port.
+    pub async fn restore(&mut self) {
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .expect("rebind proxy port");
+        self.relay = Some(tokio::spawn(relay(listener, self.target)));
+    }
+}
+
+async fn relay(listener: TcpListener, target: SocketAddr) {
+    // The connections live in this task's JoinSet: aborting the task drops them all.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if let Ok((mut inbound, _)) = accepted {
+                    connections.spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                }
+            }
+            Some(_) = connections.join_next() => {}
+        }
+    }
+}

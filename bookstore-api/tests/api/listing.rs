@@ -1,0 +1,170 @@
+//! Listing: bounds, stable order, paging by offset and by cursor, search filters, totals.
+
+use std::collections::BTreeSet;
+
+use awc::http::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, error_code};
+
+crate::on_every_backend!(
+    limit_defaults_to_20_and_is_bounded,
+    offset_paging_visits_every_book_once_in_id_order,
+    cursor_paging_never_skips_or_repeats_while_books_change,
+    search_matches_title_or_author_case_insensitively,
+    author_filter_is_exact_and_totals_follow_filters,
+);
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn create_many(app: &TestApp, count: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..count {
+        let book = app
+            .create_book(&format!("Volume {i}"), "Series Author", "3.00")
+            .await;
+        ids.push(book["id"].as_i64().unwrap());
+    }
+    ids
+}
+
+async fn limit_defaults_to_20_and_is_bounded(app: &TestApp) {
+    create_many(app, 25).await;
+    let (status, page) = app.get("/api/v1/books").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&page).len(), 20);
+    assert_eq!(
+        (page["limit"].as_i64(), page["total"].as_i64()),
+        (Some(20), Some(25))
+    );
+    assert_eq!(page["next_offset"], 20);
+    let (_, page) = app.get("/api/v1/books?limit=100").await;
+    assert_eq!(ids(&page).len(), 25);
+    assert_eq!(
+        (&page["next_offset"], &page["next_after_id"]),
+        (&Value::Null, &Value::Null)
+    );
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=-1",
+        "limit=abc",
+        "offset=-1",
+        "after_id=-5",
+        "offset=x",
+    ] {
+        let (status, body) = app.get(&format!("/api/v1/books?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(error_code(&body), "invalid_query");
+    }
+    let (status, _) = app
+        .get(&format!("/api/v1/books?q={}", "x".repeat(256)))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "q over 255 characters");
+}
+
+async fn offset_paging_visits_every_book_once_in_id_order(app: &TestApp) {
+    let created = create_many(app, 23).await;
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/books?limit=7".to_owned();
+    loop {
+        let (status, page) = app.get(&path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["total"], 23);
+        seen.extend(ids(&page));
+        match page["next_offset"].as_i64() {
+            Some(next) => path = format!("/api/v1/books?limit=7&offset={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, created, "every book once, in ascending id order");
+}
+
+async fn cursor_paging_never_skips_or_repeats_while_books_change(app: &TestApp) {
+    let created = create_many(app, 12).await;
+    let (_, first) = app.get("/api/v1/books?limit=5").await;
+    let mut seen = ids(&first);
+    // Between pages: delete a book already seen and one not yet seen, add a new one.
+    app.delete(&format!("/api/v1/books/{}", created[0])).await;
+    app.delete(&format!("/api/v1/books/{}", created[8])).await;
+    let added = app.create_book("Late arrival", "Someone", "1.00").await["id"]
+        .as_i64()
+        .unwrap();
+    let mut cursor = first["next_after_id"].as_i64().unwrap();
+    loop {
+        let (_, page) = app
+            .get(&format!("/api/v1/books?limit=5&after_id={cursor}"))
+            .await;
+        seen.extend(ids(&page));
+        match page["next_after_id"].as_i64() {
+            Some(next) => cursor = next,
+            None => break,
+        }
+    }
+    let unique: BTreeSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no book repeated: {seen:?}");
+    let mut expected: Vec<i64> = created
+        .iter()
+        .copied()
+        .filter(|&id| id != created[8])
+        .collect();
+    expected.push(added);
+    assert_eq!(
+        seen, expected,
+        "every remaining book, the new one included, nothing skipped"
+    );
+}
+
+async fn search_matches_title_or_author_case_insensitively(app: &TestApp) {
+    let dune = app.create_book("Dune", "Frank Herbert", "9.99").await;
+    let messiah = app
+        .create_book("Dune Messiah", "Frank Herbert", "9.99")
+        .await;
+    let emma = app.create_book("Emma", "Jane Austen", "5.00").await;
+    let sale = app.create_book("100% Sale_Book", "Promo", "1.00").await;
+    let search = |q: &'static str| async move {
+        let (status, page) = app.get(&format!("/api/v1/books?q={q}")).await;
+        assert_eq!(status, StatusCode::OK);
+        ids(&page)
+    };
+    let id = |book: &Value| book["id"].as_i64().unwrap();
+    assert_eq!(search("dUNE").await, [id(&dune), id(&messiah)]);
+    assert_eq!(
+        search("herb").await,
+        [id(&dune), id(&messiah)],
+        "matches the author too"
+    );
+    assert_eq!(search("AUSTEN").await, [id(&emma)]);
+    // LIKE wildcards in the search are literal characters.
+    assert_eq!(search("%25").await, [id(&sale)], "a literal %");
+    assert_eq!(search("e_b").await, [id(&sale)], "a literal _");
+    assert_eq!(search("zzz").await, Vec::<i64>::new());
+    assert_eq!(search("").await.len(), 4, "an empty search filters nothing");
+}
+
+async fn author_filter_is_exact_and_totals_follow_filters(app: &TestApp) {
+    app.create_book("Dune", "Frank Herbert", "9.99").await;
+    app.create_book("Children of Dune", "Frank Herbert", "9.99")
+        .await;
+    app.create_book("Dune: House Atreides", "Brian Herbert", "9.99")
+        .await;
+    let (_, page) = app.get("/api/v1/books?author=frank%20herbert").await;
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["items"][0]["author"], "Frank Herbert");
+    let (_, page) = app.get("/api/v1/books?author=Herbert").await;
+    assert_eq!(page["total"], 0, "author matches whole names only");
+    let (_, page) = app
+        .get("/api/v1/books?q=dune&author=Brian%20Herbert&limit=1")
+        .await;
+    assert_eq!((page["total"].as_i64(), ids(&page).len()), (Some(1), 1));
+    let (_, page) = app.get("/api/v1/books?q=dune&limit=1").await;
+    assert_eq!(page["total"], 3, "the total counts every page");
+    assert_eq!(page["next_offset"], 1);
+}

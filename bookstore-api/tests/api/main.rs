@@ -1,0 +1,12 @@
+//! The API through its HTTP interface, against SQLite always and MySQL when configured.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod binary;
+mod books;
+mod errors;
+mod listing;
+mod operations;
+mod outage;
+mod validation;
