@@ -12,6 +12,41 @@ use utoipa::ToSchema;
 /// Longest `title` or `author`, in characters (the columns are VARCHAR(255) in utf8mb4).
 pub const MAX_TEXT_CHARS: usize = 255;
 
+/// The text rule as a JSON Schema pattern, for the OpenAPI document: surrounding white space
+/// (Rust's `trim` set) is allowed, the rest needs a visible character and no control characters.
+macro_rules! text_pattern {
+    () => {
+        concat!(
+            "^[",
+            white_space!(),
+            "]*",
+            "[^",
+            white_space!(),
+            control!(),
+            "]",
+            "([^",
+            control!(),
+            "]*[^",
+            white_space!(),
+            control!(),
+            "])?",
+            "[",
+            white_space!(),
+            "]*$"
+        )
+    };
+}
+macro_rules! white_space {
+    () => {
+        r"\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+macro_rules! control {
+    () => {
+        r"\u0000-\u001f\u007f-\u009f"
+    };
+}
+
 /// A stored book.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Book {
@@ -155,13 +190,11 @@ pub struct ValidationErrors(pub Vec<FieldError>);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookInput {
-    /// Trimmed; 1 to 255 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 255, pattern = r"\S", example = "Dune")]
+    #[schema(schema_with = text_input_schema, required = true)]
     pub title: Option<Box<RawValue>>,
-    /// Trimmed; 1 to 255 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 255, pattern = r"\S", example = "Frank Herbert")]
+    #[schema(schema_with = text_input_schema, required = true)]
     pub author: Option<Box<RawValue>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = price_input_schema, required = true)]
@@ -172,13 +205,11 @@ pub struct BookInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BookPatchInput {
-    /// Trimmed; 1 to 255 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, min_length = 1, max_length = 255, pattern = r"\S", example = "Dune")]
+    #[schema(schema_with = text_input_schema)]
     pub title: Option<Box<RawValue>>,
-    /// Trimmed; 1 to 255 characters.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, min_length = 1, max_length = 255, pattern = r"\S", example = "Frank Herbert")]
+    #[schema(schema_with = text_input_schema)]
     pub author: Option<Box<RawValue>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = price_input_schema)]
@@ -227,6 +258,33 @@ impl BookPatchInput {
     }
 }
 
+/// A request body that must be a JSON object: serde would otherwise also build a struct from a
+/// JSON array of its fields, so `[]` would pass as an empty patch.
+#[derive(Debug)]
+pub struct JsonObject<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for JsonObject<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(ObjectVisitor(std::marker::PhantomData))
+            .map(JsonObject)
+    }
+}
+
 /// Keeps an explicit `null` as a value (so it can be rejected) instead of folding it into "absent".
 fn present<'de, D>(deserializer: D) -> Result<Option<Box<RawValue>>, D::Error>
 where
@@ -266,14 +324,21 @@ fn parse_text(raw: &RawValue) -> Result<String, String> {
         Ok(None) => return Err("must not be null".to_owned()),
         Err(_) => return Err("must be a string".to_owned()),
     };
-    let trimmed = text.trim();
-    match trimmed.chars().count() {
-        0 => Err("must not be empty".to_owned()),
-        n if n > MAX_TEXT_CHARS => Err(format!(
-            "must be at most {MAX_TEXT_CHARS} characters (got {n})"
-        )),
-        _ => Ok(trimmed.to_owned()),
+    // The length counts what was sent, so that the published schema (maxLength) is exact.
+    let sent = text.chars().count();
+    if sent > MAX_TEXT_CHARS {
+        return Err(format!(
+            "must be at most {MAX_TEXT_CHARS} characters (got {sent})"
+        ));
     }
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(trimmed.to_owned())
 }
 
 fn parse_price(raw: &RawValue) -> Result<Price, String> {
@@ -289,6 +354,23 @@ fn parse_price(raw: &RawValue) -> Result<Price, String> {
         return Err(PriceError::NotDecimal.to_string());
     };
     Price::parse(&text).map_err(|e| e.to_string())
+}
+
+/// `title` or `author` on input.
+fn text_input_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_TEXT_CHARS))
+        .pattern(Some(text_pattern!()))
+        .description(Some(
+            "1 to 255 characters as sent; stored trimmed of surrounding white space, which must leave \
+             a visible character; no control characters.",
+        ))
+        .examples(["Dune"])
+        .build()
+        .into()
 }
 
 /// A price on input: a JSON string or number in plain decimal notation.
@@ -401,6 +483,21 @@ mod tests {
     }
 
     #[test]
+    fn text_may_not_hold_control_characters_but_is_trimmed_of_white_space() {
+        let book = input("{\"title\":\"\\t Dune\\n\",\"author\":\"a b\",\"price\":\"1\"}");
+        assert_eq!(book.map(|b| b.title), Ok("Dune".to_owned()));
+        assert_eq!(
+            fields(input(
+                r#"{"title":"Du\u0015ne","author":"a\tb","price":"1"}"#
+            )),
+            [
+                "title: must not contain control characters",
+                "author: must not contain control characters"
+            ]
+        );
+    }
+
+    #[test]
     fn every_broken_rule_is_reported_against_its_field() {
         assert_eq!(
             fields(input(r#"{"title":" ","price":null}"#)),
@@ -421,6 +518,17 @@ mod tests {
             fields(input(r#"{"title":"a","author":"a","price":1.001}"#)),
             ["price: must have at most 2 decimal places"]
         );
+    }
+
+    #[test]
+    fn a_body_must_be_an_object() {
+        let err = serde_json::from_str::<JsonObject<BookPatchInput>>("[]").expect_err("array");
+        assert!(err.to_string().contains("expected a JSON object"), "{err}");
+        let patch = serde_json::from_str::<JsonObject<BookPatchInput>>(r#"{"title":"t"}"#)
+            .expect("object")
+            .0
+            .validate();
+        assert_eq!(patch.map(|p| p.title), Ok(Some("t".to_owned())));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ErrorBody;
 use super::{ApiError, AppState};
-use crate::book::{Book, BookInput, BookPatchInput, MAX_TEXT_CHARS};
+use crate::book::{Book, BookInput, BookPatchInput, JsonObject, MAX_TEXT_CHARS};
 use crate::store::ListQuery;
 
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -112,7 +112,10 @@ pub async fn list(
     let listing = state.store()?.list(&query).await?;
     let last_id = listing.books.last().map(|book| book.id);
     Ok(web::Json(BookList {
-        next_offset: listing.has_more.then_some(query.offset + query.limit),
+        next_offset: listing
+            .has_more
+            .then(|| query.offset.checked_add(query.limit))
+            .flatten(),
         next_after_id: if listing.has_more { last_id } else { None },
         items: listing.books,
         total: listing.total,
@@ -137,9 +140,9 @@ pub async fn list(
 )]
 pub async fn create(
     state: web::Data<AppState>,
-    input: web::Json<BookInput>,
+    input: web::Json<JsonObject<BookInput>>,
 ) -> Result<HttpResponse, ApiError> {
-    let book = input.into_inner().validate()?;
+    let book = input.into_inner().0.validate()?;
     let stored = state.store()?.create(&book).await?;
     Ok(HttpResponse::Created()
         .insert_header((LOCATION, location(stored.id)))
@@ -185,10 +188,10 @@ pub async fn read(
 pub async fn replace(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    input: web::Json<BookInput>,
+    input: web::Json<JsonObject<BookInput>>,
 ) -> Result<web::Json<Book>, ApiError> {
     let id = book_id(&id)?;
-    let book = input.into_inner().validate()?;
+    let book = input.into_inner().0.validate()?;
     let stored = state.store()?.update(id, &book.into()).await?;
     stored.map(web::Json).ok_or(ApiError::BookNotFound)
 }
@@ -211,10 +214,10 @@ pub async fn replace(
 pub async fn patch(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    input: web::Json<BookPatchInput>,
+    input: web::Json<JsonObject<BookPatchInput>>,
 ) -> Result<web::Json<Book>, ApiError> {
     let id = book_id(&id)?;
-    let patch = input.into_inner().validate()?;
+    let patch = input.into_inner().0.validate()?;
     let stored = state.store()?.update(id, &patch).await?;
     stored.map(web::Json).ok_or(ApiError::BookNotFound)
 }

@@ -69,17 +69,26 @@ async fn title_and_author_count_characters_not_bytes(app: &TestApp) {
             vec!["author: must be at most 255 characters (got 256)".to_owned()]
         )
     );
-    // Surrounding spaces are trimmed before counting.
+    // Surrounding spaces are trimmed from what is stored, but count against the limit as sent.
     let (status, created) = app
         .post_json(
             "/api/v1/books",
-            &json!({"title": format!("  {fits}  "), "author": " a ", "price": "1"}),
+            &json!({"title": format!(" {} ", "한".repeat(253)), "author": " a ", "price": "1"}),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
         (&created["title"], &created["author"]),
-        (&json!(fits), &json!("a"))
+        (&json!("한".repeat(253)), &json!("a"))
+    );
+    assert_eq!(
+        post(
+            app,
+            json!({"title": format!(" {fits}"), "author": "a", "price": "1"})
+        )
+        .await
+        .1,
+        ["title: must be at most 255 characters (got 256)"]
     );
     assert_eq!(
         post(app, json!({"title": "   ", "author": "a", "price": "1"}))
@@ -170,13 +179,19 @@ async fn missing_null_and_unknown_fields_are_rejected(app: &TestApp) {
             .contains("unknown field `isbn`"),
         "{body}"
     );
-    let (status, body) = app
-        .post_json("/api/v1/books", &json!(["not", "an", "object"]))
-        .await;
-    assert_eq!(
-        (status, error_code(&body)),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-    );
+    for not_an_object in [
+        json!(["Dune", "Frank Herbert", "9.99"]),
+        json!([]),
+        json!("Dune"),
+        json!(null),
+    ] {
+        let (status, body) = app.post_json("/api/v1/books", &not_an_object).await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            "{not_an_object}"
+        );
+    }
 }
 
 async fn patch_and_put_apply_the_same_rules(app: &TestApp) {
@@ -199,6 +214,12 @@ async fn patch_and_put_apply_the_same_rules(app: &TestApp) {
     );
     let (status, _) = app.patch_json(&path, &json!({"subtitle": "x"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app.patch_json(&path, &json!([])).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an array is not a patch"
+    );
     let (status, _) = app
         .put_json(
             &path,
