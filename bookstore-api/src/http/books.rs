@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::ErrorBody;
+use super::error::{ByIdErrors, CreateErrors, ListErrors, UpdateErrors};
 use super::{ApiError, AppState};
 use crate::book::{Book, BookInput, BookPatchInput, JsonObject, MAX_TEXT_CHARS};
 use crate::store::ListQuery;
@@ -99,9 +99,7 @@ fn location(id: i64) -> String {
     get, path = "/api/v1/books", tag = "books", params(ListParams),
     responses(
         (status = 200, description = "A page of books", body = BookList),
-        (status = 400, description = "Invalid query parameter", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
-        (status = 500, description = "Unexpected server error", body = ErrorBody),
+        ListErrors,
     )
 )]
 pub async fn list(
@@ -130,12 +128,7 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = Book,
          headers(("Location" = String, description = "URL of the new book"))),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
-        (status = 500, description = "Unexpected server error", body = ErrorBody),
+        CreateErrors,
     )
 )]
 pub async fn create(
@@ -155,10 +148,7 @@ pub async fn create(
     params(("id" = i64, Path, description = "Book id")),
     responses(
         (status = 200, description = "The book", body = Book),
-        (status = 400, description = "The id is not a whole number", body = ErrorBody),
-        (status = 404, description = "No book with this id", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
-        (status = 500, description = "Unexpected server error", body = ErrorBody),
+        ByIdErrors,
     )
 )]
 pub async fn read(
@@ -176,13 +166,7 @@ pub async fn read(
     params(("id" = i64, Path, description = "Book id")),
     responses(
         (status = 200, description = "The stored book", body = Book),
-        (status = 400, description = "Malformed JSON or an id that is not a whole number", body = ErrorBody),
-        (status = 404, description = "No book with this id", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
-        (status = 500, description = "Unexpected server error", body = ErrorBody),
+        UpdateErrors,
     )
 )]
 pub async fn replace(
@@ -202,13 +186,7 @@ pub async fn replace(
     params(("id" = i64, Path, description = "Book id")),
     responses(
         (status = 200, description = "The stored book", body = Book),
-        (status = 400, description = "Malformed JSON or an id that is not a whole number", body = ErrorBody),
-        (status = 404, description = "No book with this id", body = ErrorBody),
-        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
-        (status = 415, description = "Body is not application/json", body = ErrorBody),
-        (status = 422, description = "Validation failed", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
-        (status = 500, description = "Unexpected server error", body = ErrorBody),
+        UpdateErrors,
     )
 )]
 pub async fn patch(
@@ -228,10 +206,7 @@ pub async fn patch(
     params(("id" = i64, Path, description = "Book id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "The id is not a whole number", body = ErrorBody),
-        (status = 404, description = "No book with this id", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
-        (status = 500, description = "Unexpected server error", body = ErrorBody),
+        ByIdErrors,
     )
 )]
 pub async fn delete(

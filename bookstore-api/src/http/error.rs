@@ -186,3 +186,107 @@ impl From<JsonPayloadError> for ApiError {
         }
     }
 }
+
+/// The error answers an operation documents, as OpenAPI responses that all use `ErrorBody`.
+fn error_responses(
+    answers: &[(u16, &str)],
+) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>
+{
+    use utoipa::openapi::{Content, Ref, ResponseBuilder};
+    answers
+        .iter()
+        .map(|(status, description)| {
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    "application/json",
+                    Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                )
+                .build();
+            (status.to_string(), response.into())
+        })
+        .collect()
+}
+
+const UNAVAILABLE: (u16, &str) = (503, "Database unavailable (`database_unavailable`)");
+const INTERNAL: (u16, &str) = (500, "Unexpected server error (`internal_error`)");
+const BAD_ID_OR_JSON: (u16, &str) = (
+    400,
+    "The id is not a whole number (`invalid_id`), or malformed JSON",
+);
+const NOT_FOUND: (u16, &str) = (404, "No book with this id (`not_found`)");
+const TOO_LARGE: (u16, &str) = (413, "Body over 64 KiB (`payload_too_large`)");
+const NOT_JSON: (u16, &str) = (
+    415,
+    "Body is not application/json (`unsupported_media_type`)",
+);
+const INVALID: (u16, &str) = (422, "Validation failed (`validation_failed`)");
+
+/// Errors of `GET /api/v1/books`.
+pub struct ListErrors;
+/// Errors of `POST /api/v1/books`.
+pub struct CreateErrors;
+/// Errors of reading or deleting one book.
+pub struct ByIdErrors;
+/// Errors of replacing or patching one book.
+pub struct UpdateErrors;
+
+impl utoipa::IntoResponses for ListErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        error_responses(&[
+            (400, "Invalid query parameter (`invalid_query`)"),
+            UNAVAILABLE,
+            INTERNAL,
+        ])
+    }
+}
+
+impl utoipa::IntoResponses for CreateErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        error_responses(&[
+            (400, "Malformed JSON (`malformed_json`)"),
+            TOO_LARGE,
+            NOT_JSON,
+            INVALID,
+            UNAVAILABLE,
+            INTERNAL,
+        ])
+    }
+}
+
+impl utoipa::IntoResponses for ByIdErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        error_responses(&[
+            (400, "The id is not a whole number (`invalid_id`)"),
+            NOT_FOUND,
+            UNAVAILABLE,
+            INTERNAL,
+        ])
+    }
+}
+
+impl utoipa::IntoResponses for UpdateErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        error_responses(&[
+            BAD_ID_OR_JSON,
+            NOT_FOUND,
+            TOO_LARGE,
+            NOT_JSON,
+            INVALID,
+            UNAVAILABLE,
+            INTERNAL,
+        ])
+    }
+}
