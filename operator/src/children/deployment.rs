@@ -1,0 +1,455 @@
+//! Deployment `<name>`: the API container and, when enabled, the node-exporter sidecar.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
+    HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, Secret, SecretEnvSource, SecurityContext, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::ResourceExt;
+use sha2::{Digest, Sha256};
+
+use crate::crd::{Bookstore, NodeExporter};
+
+/// The port bookstore-api listens on.
+pub const API_PORT: i32 = 8080;
+/// Pod-template annotation with a digest of the DB Secret: a new password rolls the pods.
+pub const DB_SECRET_HASH_ANNOTATION: &str = "bookstore.dev/db-secret-sha256";
+/// The non-root user the pods run as (the images' user).
+const RUN_AS_USER: i64 = 65532;
+const DATA_VOLUME: &str = "data";
+const DATA_DIR: &str = "/data";
+
+pub fn deployment(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Deployment {
+    let spec = &bookstore.spec;
+    let mut containers = vec![api_container(bookstore, db_secret)];
+    if spec.monitoring.node_exporter.enabled {
+        containers.push(node_exporter_container(&spec.monitoring.node_exporter));
+    }
+    // Without an external database the API writes SQLite to a scratch volume: the root file
+    // system stays read-only.
+    let volumes = db_secret.is_none().then(|| {
+        vec![Volume {
+            name: DATA_VOLUME.to_owned(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        }]
+    });
+    Deployment {
+        metadata: super::metadata(bookstore, bookstore.name_any()),
+        spec: Some(DeploymentSpec {
+            // With autoscaling the HorizontalPodAutoscaler owns the count.
+            replicas: bookstore
+                .autoscaling()
+                .is_none()
+                .then(|| bookstore.fixed_replicas()),
+            selector: LabelSelector {
+                match_labels: Some(super::selector_labels(bookstore)),
+                ..LabelSelector::default()
+            },
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_unavailable: Some(IntOrString::Int(0)),
+                    max_surge: Some(IntOrString::Int(1)),
+                }),
+            }),
+            revision_history_limit: Some(5),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(super::labels(bookstore)),
+                    annotations: Some(pod_annotations(bookstore, db_secret)),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    containers,
+                    volumes,
+                    automount_service_account_token: Some(false),
+                    // Longer than the API's own 30 s drain.
+                    termination_grace_period_seconds: Some(40),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(RUN_AS_USER),
+                        run_as_group: Some(RUN_AS_USER),
+                        fs_group: Some(RUN_AS_USER),
+                        seccomp_profile: Some(runtime_default_seccomp()),
+                        ..PodSecurityContext::default()
+                    }),
+                    image_pull_secrets: non_empty(spec.image_pull_secrets.clone()),
+                    node_selector: (!spec.node_selector.is_empty())
+                        .then(|| spec.node_selector.clone()),
+                    tolerations: non_empty(spec.tolerations.clone()),
+                    affinity: spec.affinity.clone(),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    }
+}
+
+fn api_container(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Container {
+    let spec = &bookstore.spec;
+    let mut env = vec![
+        env_var("BIND_ADDR", &format!("0.0.0.0:{API_PORT}")),
+        env_var("LOG_FORMAT", "json"),
+    ];
+    if db_secret.is_none() {
+        env.push(env_var("SQLITE_PATH", &format!("{DATA_DIR}/bookstore.db")));
+    }
+    let probe = |path: &str, period: i32| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(3),
+        failure_threshold: Some(3),
+        ..Probe::default()
+    };
+    Container {
+        name: "api".to_owned(),
+        image: Some(spec.image.clone()),
+        image_pull_policy: Some(spec.image_pull_policy.as_str().to_owned()),
+        ports: Some(vec![ContainerPort {
+            name: Some("http".to_owned()),
+            container_port: API_PORT,
+            protocol: Some("TCP".to_owned()),
+            ..ContainerPort::default()
+        }]),
+        env: Some(merge_env(env, &spec.env)),
+        env_from: db_secret.map(|secret| {
+            vec![EnvFromSource {
+                secret_ref: Some(SecretEnvSource {
+                    name: secret.metadata.name.clone().unwrap_or_default(),
+                    optional: Some(false),
+                }),
+                ..EnvFromSource::default()
+            }]
+        }),
+        liveness_probe: Some(probe("/healthz", 10)),
+        readiness_probe: Some(probe("/readyz", 5)),
+        resources: Some(spec.resources.clone()),
+        security_context: Some(restricted_security_context()),
+        volume_mounts: db_secret.is_none().then(|| {
+            vec![VolumeMount {
+                name: DATA_VOLUME.to_owned(),
+                mount_path: DATA_DIR.to_owned(),
+                ..VolumeMount::default()
+            }]
+        }),
+        ..Container::default()
+    }
+}
+
+fn node_exporter_container(exporter: &NodeExporter) -> Container {
+    let quantities = |pairs: &[(&str, &str)]| {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    };
+    Container {
+        name: "node-exporter".to_owned(),
+        image: Some(exporter.image.clone()),
+        args: Some(vec![format!("--web.listen-address=:{}", exporter.port)]),
+        ports: Some(vec![ContainerPort {
+            name: Some("node-metrics".to_owned()),
+            container_port: exporter.port,
+            protocol: Some("TCP".to_owned()),
+            ..ContainerPort::default()
+        }]),
+        resources: Some(ResourceRequirements {
+            requests: quantities(&[("cpu", "10m"), ("memory", "16Mi")]),
+            limits: quantities(&[("memory", "64Mi")]),
+            ..ResourceRequirements::default()
+        }),
+        security_context: Some(restricted_security_context()),
+        ..Container::default()
+    }
+}
+
+fn pod_annotations(bookstore: &Bookstore, db_secret: Option<&Secret>) -> BTreeMap<String, String> {
+    let mut annotations = BTreeMap::from([
+        ("prometheus.io/scrape".to_owned(), "true".to_owned()),
+        ("prometheus.io/port".to_owned(), API_PORT.to_string()),
+        ("prometheus.io/path".to_owned(), "/metrics".to_owned()),
+    ]);
+    annotations.extend(bookstore.spec.pod_annotations.clone());
+    if let Some(secret) = db_secret {
+        annotations.insert(DB_SECRET_HASH_ANNOTATION.to_owned(), secret_digest(secret));
+    }
+    annotations
+}
+
+/// SHA-256 over the Secret's keys and values, in key order: changes with any value, reveals none.
+fn secret_digest(secret: &Secret) -> String {
+    let mut hasher = Sha256::new();
+    for (key, value) in secret.data.iter().flatten() {
+        hasher.update((key.len() as u64).to_be_bytes());
+        hasher.update(key.as_bytes());
+        hasher.update((value.0.len() as u64).to_be_bytes());
+        hasher.update(&value.0);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The user's variables win over the operator's; one entry per name (server-side apply merges
+/// `env` by name and rejects duplicates).
+fn merge_env(base: Vec<EnvVar>, extra: &[EnvVar]) -> Vec<EnvVar> {
+    let mut merged: Vec<EnvVar> = base
+        .into_iter()
+        .filter(|var| !extra.iter().any(|e| e.name == var.name))
+        .collect();
+    for var in extra {
+        merged.retain(|existing| existing.name != var.name);
+        merged.push(var.clone());
+    }
+    merged
+}
+
+fn env_var(name: &str, value: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: Some(value.to_owned()),
+        ..EnvVar::default()
+    }
+}
+
+fn restricted_security_context() -> SecurityContext {
+    SecurityContext {
+        run_as_non_root: Some(true),
+        read_only_root_filesystem: Some(true),
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".to_owned()]),
+            ..Capabilities::default()
+        }),
+        seccomp_profile: Some(runtime_default_seccomp()),
+        ..SecurityContext::default()
+    }
+}
+
+fn runtime_default_seccomp() -> SeccompProfile {
+    SeccompProfile {
+        type_: "RuntimeDefault".to_owned(),
+        ..SeccompProfile::default()
+    }
+}
+
+fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
+    (!items.is_empty()).then_some(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{bookstore, with_database};
+    use super::super::{DatabasePassword, database_secret};
+    use super::*;
+
+    fn with_secret(spec: serde_json::Value, password: &[u8]) -> Deployment {
+        let shop = bookstore(spec);
+        let secret = database_secret(
+            &shop,
+            shop.database().expect("database"),
+            &DatabasePassword::new(password.to_vec()),
+        );
+        deployment(&shop, Some(&secret))
+    }
+
+    fn pod(deployment: &Deployment) -> &PodTemplateSpec {
+        &deployment.spec.as_ref().expect("spec").template
+    }
+
+    fn container<'a>(deployment: &'a Deployment, name: &str) -> &'a Container {
+        let spec = pod(deployment).spec.as_ref().expect("pod spec");
+        spec.containers
+            .iter()
+            .find(|c| c.name == name)
+            .expect("container")
+    }
+
+    #[test]
+    fn the_api_container_reads_the_database_secret_and_is_probed() {
+        let deployment = with_secret(with_database(), b"pw");
+        let api = container(&deployment, "api");
+        assert_eq!(
+            api.image.as_deref(),
+            Some("registry.example/bookstore-api:1.0.0")
+        );
+        assert_eq!(api.ports.as_ref().expect("ports")[0].container_port, 8080);
+        let env_from = &api.env_from.as_ref().expect("envFrom")[0];
+        assert_eq!(
+            env_from.secret_ref.as_ref().expect("secretRef").name,
+            "shop-db"
+        );
+        let path = |probe: &Option<Probe>| {
+            probe
+                .as_ref()
+                .and_then(|p| p.http_get.as_ref())
+                .and_then(|h| h.path.clone())
+        };
+        assert_eq!(path(&api.liveness_probe).as_deref(), Some("/healthz"));
+        assert_eq!(path(&api.readiness_probe).as_deref(), Some("/readyz"));
+        let requests = api
+            .resources
+            .as_ref()
+            .and_then(|r| r.requests.as_ref())
+            .expect("requests");
+        assert_eq!(
+            requests["cpu"],
+            Quantity("100m".into()),
+            "the HPA needs a CPU request"
+        );
+    }
+
+    #[test]
+    fn pods_run_restricted() {
+        let deployment = with_secret(with_database(), b"pw");
+        for name in ["api", "node-exporter"] {
+            let context = container(&deployment, name)
+                .security_context
+                .clone()
+                .expect("securityContext");
+            assert_eq!(context.run_as_non_root, Some(true), "{name}");
+            assert_eq!(context.read_only_root_filesystem, Some(true), "{name}");
+            assert_eq!(context.allow_privilege_escalation, Some(false), "{name}");
+            assert_eq!(
+                context.capabilities.and_then(|c| c.drop),
+                Some(vec!["ALL".to_owned()]),
+                "{name}"
+            );
+            assert_eq!(
+                context.seccomp_profile.map(|s| s.type_).as_deref(),
+                Some("RuntimeDefault"),
+                "{name}"
+            );
+        }
+        let strategy = deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.strategy.clone())
+            .expect("strategy");
+        assert_eq!(
+            strategy.rolling_update.and_then(|r| r.max_unavailable),
+            Some(IntOrString::Int(0))
+        );
+    }
+
+    #[test]
+    fn a_password_change_changes_the_pod_template_hash_but_never_shows_the_password() {
+        let hash = |password: &[u8]| {
+            let deployment = with_secret(with_database(), password);
+            let annotations = pod(&deployment)
+                .metadata
+                .as_ref()
+                .and_then(|m| m.annotations.clone())
+                .expect("annotations");
+            annotations[DB_SECRET_HASH_ANNOTATION].clone()
+        };
+        assert_eq!(hash(b"one"), hash(b"one"));
+        assert_ne!(hash(b"one"), hash(b"two"));
+        let rendered =
+            serde_json::to_string(&with_secret(with_database(), b"super-secret-pw")).expect("json");
+        assert!(!rendered.contains("super-secret-pw"));
+    }
+
+    #[test]
+    fn replicas_are_left_to_the_autoscaler_unless_it_is_off() {
+        let replicas = |deployment: Deployment| deployment.spec.expect("spec").replicas;
+        assert_eq!(replicas(with_secret(with_database(), b"pw")), None);
+        let mut spec = with_database();
+        spec["autoscaling"] = serde_json::json!({"enabled": false});
+        spec["replicas"] = serde_json::json!(4);
+        assert_eq!(replicas(with_secret(spec, b"pw")), Some(4));
+    }
+
+    #[test]
+    fn demo_mode_runs_one_pod_on_a_scratch_volume() {
+        let shop = bookstore(serde_json::json!({"image": "img", "replicas": 3}));
+        let deployment = deployment(&shop, None);
+        assert_eq!(deployment.spec.as_ref().and_then(|s| s.replicas), Some(1));
+        let api = container(&deployment, "api");
+        assert!(api.env_from.is_none());
+        let env = api.env.as_ref().expect("env");
+        assert!(
+            env.iter().any(
+                |e| e.name == "SQLITE_PATH" && e.value.as_deref() == Some("/data/bookstore.db")
+            )
+        );
+        assert_eq!(
+            api.volume_mounts.as_ref().expect("mounts")[0].mount_path,
+            "/data"
+        );
+    }
+
+    #[test]
+    fn the_sidecar_follows_the_monitoring_settings() {
+        let mut spec = with_database();
+        spec["monitoring"] = serde_json::json!({"nodeExporter": {"port": 9200}});
+        let deployment = with_secret(spec.clone(), b"pw");
+        let exporter = container(&deployment, "node-exporter");
+        assert_eq!(
+            exporter.image.as_deref(),
+            Some(crate::crd::DEFAULT_NODE_EXPORTER_IMAGE)
+        );
+        assert_eq!(
+            exporter.ports.as_ref().expect("ports")[0].container_port,
+            9200
+        );
+        spec["monitoring"] = serde_json::json!({"nodeExporter": {"enabled": false}});
+        let deployment = with_secret(spec, b"pw");
+        assert_eq!(
+            pod(&deployment)
+                .spec
+                .as_ref()
+                .expect("spec")
+                .containers
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn user_env_and_annotations_are_added_and_win_over_defaults() {
+        let mut spec = with_database();
+        spec["env"] = serde_json::json!([{"name": "LOG_FORMAT", "value": "pretty"}, {"name": "RUST_LOG", "value": "debug"}]);
+        spec["podAnnotations"] = serde_json::json!({"team": "books"});
+        let deployment = with_secret(spec, b"pw");
+        let env = container(&deployment, "api").env.clone().expect("env");
+        let names: Vec<_> = env
+            .iter()
+            .map(|e| (e.name.as_str(), e.value.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("BIND_ADDR", "0.0.0.0:8080"),
+                ("LOG_FORMAT", "pretty"),
+                ("RUST_LOG", "debug")
+            ]
+        );
+        let annotations = pod(&deployment)
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.clone())
+            .expect("annotations");
+        assert_eq!(annotations["team"], "books");
+        assert_eq!(annotations["prometheus.io/scrape"], "true");
+    }
+}

@@ -1,0 +1,77 @@
+//! Secret `<name>-db`: the connection settings the API reads as environment variables.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::ResourceExt;
+
+use crate::crd::{Bookstore, DatabaseSpec};
+
+/// A database password: its bytes never appear in `Debug` output, logs or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabasePassword(Vec<u8>);
+
+impl DatabasePassword {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Debug for DatabasePassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DatabasePassword(<redacted>)")
+    }
+}
+
+pub fn secret_name(bookstore: &Bookstore) -> String {
+    format!("{}-db", bookstore.name_any())
+}
+
+pub fn database_secret(
+    bookstore: &Bookstore,
+    database: &DatabaseSpec,
+    password: &DatabasePassword,
+) -> Secret {
+    let text = |value: &str| ByteString(value.as_bytes().to_vec());
+    Secret {
+        metadata: super::metadata(bookstore, secret_name(bookstore)),
+        type_: Some("Opaque".to_owned()),
+        data: Some(BTreeMap::from([
+            ("DB_HOST".to_owned(), text(&database.host)),
+            ("DB_PORT".to_owned(), text(&database.port.to_string())),
+            ("DB_NAME".to_owned(), text(&database.name)),
+            ("DB_USER".to_owned(), text(&database.user)),
+            ("DB_PASSWORD".to_owned(), ByteString(password.0.clone())),
+        ])),
+        ..Secret::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{bookstore, with_database};
+    use super::*;
+
+    #[test]
+    fn holds_the_connection_settings_and_the_copied_password() {
+        let shop = bookstore(with_database());
+        let password = DatabasePassword::new(b"s3cret".to_vec());
+        let secret = database_secret(&shop, shop.database().expect("database"), &password);
+        assert_eq!(secret.metadata.name.as_deref(), Some("shop-db"));
+        let data = secret.data.expect("data");
+        let value = |key: &str| String::from_utf8(data[key].0.clone()).expect("utf-8");
+        assert_eq!(value("DB_HOST"), "db.example.internal");
+        assert_eq!(value("DB_PORT"), "3306");
+        assert_eq!(value("DB_NAME"), "bookstore");
+        assert_eq!(value("DB_USER"), "app");
+        assert_eq!(value("DB_PASSWORD"), "s3cret");
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let password = DatabasePassword::new(b"s3cret".to_vec());
+        assert!(!format!("{password:?}").contains("s3cret"));
+    }
+}

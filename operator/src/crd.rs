@@ -1,0 +1,354 @@
+//! The `Bookstore` custom resource: spec, status, defaults and validation rules.
+//!
+//! Defaults are declared once, through serde, so they land in the CRD schema (applied by the API
+//! server) and apply the same way when `render` reads a file without a cluster.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, EnvVar, LocalObjectReference, ResourceRequirements, Toleration,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub const GROUP: &str = "bookstore.dev";
+pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "quay.io/prometheus/node-exporter:v1.9.1";
+
+/// A bookstore API deployment: the `bookstore-api` image run as a Deployment with a Service, an
+/// optional HorizontalPodAutoscaler, a Prometheus node-exporter sidecar and, with an external
+/// database, a Secret holding its connection settings.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "bookstore.dev",
+    version = "v1alpha1",
+    kind = "Bookstore",
+    plural = "bookstores",
+    shortname = "bks",
+    namespaced,
+    status = "BookstoreStatus",
+    doc = "A bookstore: the bookstore-api service, its scaling, exposure, database and monitoring.",
+    printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Replicas","type":"string","description":"Ready/desired API pods","jsonPath":".status.replicasReady"}"#,
+    printcolumn = r#"{"name":"URL","type":"string","jsonPath":".status.url"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[x_kube(validation = Rule::new(
+    "!self.autoscaling.enabled || (self.replicas >= self.autoscaling.minReplicas && self.replicas <= self.autoscaling.maxReplicas)"
+).message("replicas must lie between autoscaling.minReplicas and autoscaling.maxReplicas while autoscaling is enabled"))]
+#[serde(rename_all = "camelCase")]
+pub struct BookstoreSpec {
+    /// The bookstore-api container image, e.g. `ghcr.io/example/bookstore-api:0.1.0`.
+    #[schemars(length(min = 1))]
+    pub image: String,
+
+    /// When the kubelet pulls the image.
+    #[serde(default)]
+    pub image_pull_policy: PullPolicy,
+
+    /// Secrets for pulling the image from a private registry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<LocalObjectReference>,
+
+    /// Starting number of API pods with autoscaling, or the fixed number without it. Ignored
+    /// (one pod) when no `database` is set.
+    #[serde(default = "default_replicas")]
+    #[schemars(range(min = 0, max = 100))]
+    pub replicas: i32,
+
+    /// Horizontal pod autoscaling on CPU (only with an external `database`).
+    #[serde(default)]
+    pub autoscaling: Autoscaling,
+
+    /// How the API is exposed.
+    #[serde(default)]
+    pub service: ServiceSpec,
+
+    /// The external MySQL database (e.g. Amazon RDS). Without it the API keeps its data in an
+    /// embedded SQLite file inside the pod: a demo mode with one replica, no autoscaling and no
+    /// durability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<DatabaseSpec>,
+
+    /// Metrics and monitoring.
+    #[serde(default)]
+    pub monitoring: Monitoring,
+
+    /// Compute resources of the API container. The CPU request is what the autoscaler's
+    /// utilisation target is measured against.
+    #[serde(default = "default_resources")]
+    pub resources: ResourceRequirements,
+
+    /// Extra environment variables for the API container.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+
+    /// Annotations added to the API pods.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pod_annotations: BTreeMap<String, String>,
+
+    /// Node labels the API pods must match.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+
+    /// Taints the API pods tolerate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+
+    /// Scheduling affinity of the API pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum PullPolicy {
+    Always,
+    #[default]
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "Always",
+            Self::IfNotPresent => "IfNotPresent",
+            Self::Never => "Never",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(validation = Rule::new("self.maxReplicas >= self.minReplicas").message("maxReplicas must not be less than minReplicas"))]
+#[serde(rename_all = "camelCase")]
+pub struct Autoscaling {
+    /// Scale the API between minReplicas and maxReplicas on CPU utilisation.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Fewest API pods.
+    #[serde(default = "default_min_replicas")]
+    #[schemars(range(min = 1, max = 100))]
+    pub min_replicas: i32,
+    /// Most API pods.
+    #[serde(default = "default_max_replicas")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_replicas: i32,
+    /// Average CPU utilisation (percent of the CPU request) the autoscaler aims for.
+    #[serde(default = "default_cpu_target")]
+    #[serde(rename = "targetCPUUtilizationPercentage")]
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu_utilization_percentage: i32,
+}
+
+impl Default for Autoscaling {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_replicas: default_min_replicas(),
+            max_replicas: default_max_replicas(),
+            target_cpu_utilization_percentage: default_cpu_target(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    /// Service type.
+    #[serde(default, rename = "type")]
+    pub type_: ServiceType,
+    /// Port the Service listens on (the API itself listens on 8080).
+    #[serde(default = "default_service_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// Annotations of the Service, e.g. for the AWS Load Balancer Controller.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Default for ServiceSpec {
+    fn default() -> Self {
+        Self {
+            type_: ServiceType::default(),
+            port: default_service_port(),
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ServiceType {
+    #[default]
+    LoadBalancer,
+    ClusterIP,
+    NodePort,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LoadBalancer => "LoadBalancer",
+            Self::ClusterIP => "ClusterIP",
+            Self::NodePort => "NodePort",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseSpec {
+    /// MySQL host name, e.g. the RDS endpoint.
+    #[schemars(length(min = 1, max = 253))]
+    pub host: String,
+    /// MySQL port.
+    #[serde(default = "default_database_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+    /// Database (schema) name.
+    #[schemars(length(min = 1, max = 64))]
+    pub name: String,
+    /// User the API connects as.
+    #[schemars(length(min = 1, max = 80))]
+    pub user: String,
+    /// Where the password is: a key of a Secret in the Bookstore's namespace.
+    pub password_secret_ref: SecretKeyRef,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct SecretKeyRef {
+    /// Name of the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Key within the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Monitoring {
+    /// The Prometheus node-exporter sidecar.
+    #[serde(default)]
+    pub node_exporter: NodeExporter,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeExporter {
+    /// Run node-exporter beside each API container.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// node-exporter image (pinned).
+    #[serde(default = "default_node_exporter_image")]
+    #[schemars(length(min = 1))]
+    pub image: String,
+    /// Port node-exporter serves metrics on.
+    #[serde(default = "default_node_exporter_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: i32,
+}
+
+impl Default for NodeExporter {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            image: default_node_exporter_image(),
+            port: default_node_exporter_port(),
+        }
+    }
+}
+
+/// What the operator observed and did.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookstoreStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `Progressing` and `Degraded`, following the Kubernetes API conventions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// API pods wanted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// API pods ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+    /// `ready/desired`, for `kubectl get`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas_ready: Option<String>,
+    /// Where the API answers: the load balancer's address once assigned, otherwise the
+    /// in-cluster DNS name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `external` (MySQL) or `embedded` (SQLite demo mode: one replica, no autoscaling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_replicas() -> i32 {
+    2
+}
+fn default_min_replicas() -> i32 {
+    1
+}
+fn default_max_replicas() -> i32 {
+    3
+}
+fn default_cpu_target() -> i32 {
+    70
+}
+fn default_service_port() -> i32 {
+    80
+}
+fn default_database_port() -> i32 {
+    3306
+}
+fn default_node_exporter_image() -> String {
+    DEFAULT_NODE_EXPORTER_IMAGE.to_owned()
+}
+fn default_node_exporter_port() -> i32 {
+    9100
+}
+
+fn default_resources() -> ResourceRequirements {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    let quantities = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
+            .collect::<BTreeMap<_, _>>()
+    };
+    ResourceRequirements {
+        requests: Some(quantities(&[("cpu", "100m"), ("memory", "64Mi")])),
+        limits: Some(quantities(&[("memory", "256Mi")])),
+        ..ResourceRequirements::default()
+    }
+}
+
+impl Bookstore {
+    /// The external database, if any: without one the API runs in demo mode.
+    pub fn database(&self) -> Option<&DatabaseSpec> {
+        self.spec.database.as_ref()
+    }
+
+    /// Autoscaling applies only with an external database (SQLite cannot be shared by pods).
+    pub fn autoscaling(&self) -> Option<&Autoscaling> {
+        (self.spec.autoscaling.enabled && self.database().is_some())
+            .then_some(&self.spec.autoscaling)
+    }
+
+    /// Pods to run when no autoscaler decides.
+    pub fn fixed_replicas(&self) -> i32 {
+        if self.database().is_some() {
+            self.spec.replicas
+        } else {
+            1
+        }
+    }
+}

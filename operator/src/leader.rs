@@ -1,0 +1,52 @@
+//! Leader election on a Lease: several replicas may run, one reconciles.
+
+use std::time::Duration;
+
+use kube::Client;
+use kube_lease_manager::LeaseManagerBuilder;
+use tokio::sync::watch;
+
+use crate::children::MANAGER;
+
+pub struct Leadership {
+    channel: watch::Receiver<bool>,
+}
+
+impl Leadership {
+    /// Joins the election and waits until this replica leads.
+    pub async fn acquire(
+        client: Client,
+        namespace: &str,
+        lease: &str,
+        identity: &str,
+    ) -> Result<Self, kube_lease_manager::LeaseManagerError> {
+        let manager = LeaseManagerBuilder::new(client, lease)
+            .with_namespace(namespace)
+            .with_identity(identity)
+            .with_duration(15)
+            .with_grace(5)
+            .with_field_manager(MANAGER)
+            .build()
+            .await?;
+        let (mut channel, _task) = manager.watch().await;
+        tracing::info!(lease, identity, "waiting for leadership");
+        while !*channel.borrow_and_update() {
+            if channel.changed().await.is_err() {
+                // The lease task ended: retry the whole election shortly.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        tracing::info!(lease, identity, "leading");
+        Ok(Self { channel })
+    }
+
+    /// Resolves when leadership is lost.
+    pub async fn lost(mut self) {
+        while *self.channel.borrow_and_update() {
+            if self.channel.changed().await.is_err() {
+                break;
+            }
+        }
+        tracing::warn!("leadership lost");
+    }
+}

@@ -1,0 +1,148 @@
+//! The operator's Prometheus metrics.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct VerbLabels {
+    verb: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ReadyLabels {
+    ready: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    reconciliations: Family<ResultLabels, Counter>,
+    failures: Family<ReasonLabels, Counter>,
+    duration: Histogram,
+    kube_requests: Family<VerbLabels, Counter>,
+    bookstores: Family<ReadyLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("bookstore_operator");
+        let reconciliations = Family::<ResultLabels, Counter>::default();
+        let failures = Family::<ReasonLabels, Counter>::default();
+        let duration = Histogram::new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]);
+        let kube_requests = Family::<VerbLabels, Counter>::default();
+        let bookstores = Family::<ReadyLabels, Gauge>::default();
+        registry.register(
+            "reconciliations",
+            "Reconciliations, by result (success or error)",
+            reconciliations.clone(),
+        );
+        registry.register(
+            "reconcile_failures",
+            "Failed reconciliations, by reason",
+            failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "Time one reconciliation took",
+            duration.clone(),
+        );
+        registry.register(
+            "kube_requests",
+            "Requests to the Kubernetes API, by verb",
+            kube_requests.clone(),
+        );
+        registry.register(
+            "bookstores",
+            "Bookstores managed, by Ready condition (true, false, unknown)",
+            bookstores.clone(),
+        );
+        Self {
+            registry,
+            reconciliations,
+            failures,
+            duration,
+            kube_requests,
+            bookstores,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn observe_reconcile(&self, took: Duration, failure: Option<&'static str>) {
+        self.duration.observe(took.as_secs_f64());
+        let result = if failure.is_some() {
+            "error"
+        } else {
+            "success"
+        };
+        self.reconciliations
+            .get_or_create(&ResultLabels { result })
+            .inc();
+        if let Some(reason) = failure {
+            self.failures.get_or_create(&ReasonLabels { reason }).inc();
+        }
+    }
+
+    pub fn observe_kube_request(&self, verb: &str) {
+        self.kube_requests
+            .get_or_create(&VerbLabels {
+                verb: verb.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the Bookstores-by-readiness gauges from a fresh count.
+    pub fn set_bookstores(&self, ready: i64, not_ready: i64, unknown: i64) {
+        for (label, count) in [("true", ready), ("false", not_ready), ("unknown", unknown)] {
+            self.bookstores
+                .get_or_create(&ReadyLabels { ready: label })
+                .set(count);
+        }
+    }
+
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconciles_failures_and_requests_are_counted() {
+        let metrics = Metrics::default();
+        metrics.observe_reconcile(Duration::from_millis(20), None);
+        metrics.observe_reconcile(Duration::from_millis(20), Some("DatabaseSecretNotFound"));
+        metrics.observe_kube_request("patch");
+        metrics.set_bookstores(2, 1, 0);
+        let text = metrics.render().expect("render");
+        for line in [
+            r#"bookstore_operator_reconciliations_total{result="success"} 1"#,
+            r#"bookstore_operator_reconciliations_total{result="error"} 1"#,
+            r#"bookstore_operator_reconcile_failures_total{reason="DatabaseSecretNotFound"} 1"#,
+            "bookstore_operator_reconcile_duration_seconds_count 2",
+            r#"bookstore_operator_kube_requests_total{verb="patch"} 1"#,
+            r#"bookstore_operator_bookstores{ready="true"} 2"#,
+        ] {
+            assert!(text.contains(line), "missing {line} in\n{text}");
+        }
+    }
+}

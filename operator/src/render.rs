@@ -1,0 +1,122 @@
+//! `render`: the children a Bookstore file would get, printed without a cluster.
+
+use std::fmt::Write as _;
+
+use kube::ResourceExt;
+use serde::Serialize;
+
+use crate::children::{self, DatabasePassword};
+use crate::crd::Bookstore;
+use crate::validate::{Violation, validate};
+
+/// Stands in for the password, which only the cluster knows.
+const PASSWORD_PLACEHOLDER: &[u8] =
+    b"<copied from spec.database.passwordSecretRef at reconcile time>";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("not valid YAML: {0}")]
+    Yaml(String),
+    #[error("{path}: {message}")]
+    Field { path: String, message: String },
+    #[error("the document is a {0}, not a bookstore.dev/v1alpha1 Bookstore")]
+    NotABookstore(String),
+    #[error("invalid Bookstore:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Invalid(Vec<Violation>),
+    #[error("cannot write YAML: {0}")]
+    Output(String),
+}
+
+/// Parses one Bookstore (defaults applied as the API server would), checks it, and prints its
+/// children as a multi-document YAML stream.
+pub fn render(yaml: &str, default_namespace: &str) -> Result<String, RenderError> {
+    let document: serde_json::Value =
+        yaml_serde::from_str(yaml).map_err(|e| RenderError::Yaml(e.to_string()))?;
+    let kind = document["kind"]
+        .as_str()
+        .unwrap_or("document without a kind")
+        .to_owned();
+    if kind != "Bookstore" || document["apiVersion"] != "bookstore.dev/v1alpha1" {
+        return Err(RenderError::NotABookstore(kind));
+    }
+    let mut bookstore: Bookstore =
+        serde_path_to_error::deserialize(document).map_err(|e| RenderError::Field {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
+    validate(&bookstore.spec).map_err(RenderError::Invalid)?;
+    if bookstore.namespace().is_none() {
+        bookstore.metadata.namespace = Some(default_namespace.to_owned());
+    }
+    let password = bookstore
+        .database()
+        .map(|_| DatabasePassword::new(PASSWORD_PLACEHOLDER.to_vec()));
+    let children = children::desired(&bookstore, password.as_ref());
+
+    let mut out = String::new();
+    if let Some(secret) = &children.secret {
+        push_document(&mut out, secret)?;
+    }
+    push_document(&mut out, &children.deployment)?;
+    push_document(&mut out, &children.service)?;
+    if let Some(autoscaler) = &children.autoscaler {
+        push_document(&mut out, autoscaler)?;
+    }
+    Ok(out)
+}
+
+fn push_document(out: &mut String, object: &impl Serialize) -> Result<(), RenderError> {
+    let yaml = yaml_serde::to_string(object).map_err(|e| RenderError::Output(e.to_string()))?;
+    write!(out, "---\n{yaml}").map_err(|e| RenderError::Output(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = "apiVersion: bookstore.dev/v1alpha1\nkind: Bookstore\nmetadata:\n  name: demo\nspec:\n  image: bookstore-api:latest\n";
+
+    #[test]
+    fn a_demo_bookstore_renders_a_deployment_and_a_service() {
+        let out = render(DEMO, "default").expect("renders");
+        let kinds: Vec<String> = out
+            .split("---\n")
+            .filter(|doc| !doc.is_empty())
+            .map(|doc| {
+                yaml_serde::from_str::<serde_json::Value>(doc).expect("yaml")["kind"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(kinds, ["Deployment", "Service"]);
+        assert!(out.contains("namespace: default"));
+    }
+
+    #[test]
+    fn field_errors_name_the_path() {
+        let bad = DEMO.replace(
+            "  image: bookstore-api:latest\n",
+            "  image: x\n  replicas: many\n",
+        );
+        let error = render(&bad, "default").expect_err("invalid");
+        assert!(
+            error.to_string().starts_with("spec.replicas: invalid type"),
+            "{error}"
+        );
+        let bad = DEMO.replace(
+            "  image: bookstore-api:latest\n",
+            "  image: x\n  autoscaling:\n    minReplicas: 0\n",
+        );
+        let error = render(&bad, "default").expect_err("invalid");
+        assert!(
+            error
+                .to_string()
+                .contains("spec.autoscaling.minReplicas: must be between 1 and 100"),
+            "{error}"
+        );
+        let error =
+            render("kind: ConfigMap\napiVersion: v1\n", "default").expect_err("not a Bookstore");
+        assert!(matches!(error, RenderError::NotABookstore(kind) if kind == "ConfigMap"));
+    }
+}

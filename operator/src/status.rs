@@ -1,0 +1,328 @@
+//! The Bookstore's status: conditions and figures computed from what the children report.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::ResourceExt;
+
+use crate::crd::{Bookstore, BookstoreStatus, ServiceType};
+
+pub const READY: &str = "Ready";
+pub const PROGRESSING: &str = "Progressing";
+pub const DEGRADED: &str = "Degraded";
+
+/// Something that keeps the Bookstore from working, reported as a condition reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// CamelCase condition reason, e.g. `DatabaseSecretNotFound`.
+    pub reason: &'static str,
+    /// For people; never holds secret values.
+    pub message: String,
+}
+
+/// What reconciling observed.
+#[derive(Debug, Default)]
+pub struct Observed<'a> {
+    pub deployment: Option<&'a Deployment>,
+    pub service: Option<&'a Service>,
+    pub problem: Option<Problem>,
+}
+
+/// The status to write. Conditions keep their `lastTransitionTime` unless their status flips, so
+/// an unchanged world yields an identical status (and no write).
+pub fn compute(bookstore: &Bookstore, observed: &Observed<'_>, now: &Time) -> BookstoreStatus {
+    let previous = bookstore
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let generation = bookstore.metadata.generation;
+    let deployment_status = observed
+        .deployment
+        .and_then(|d| d.status.clone())
+        .unwrap_or_default();
+    let desired = observed
+        .deployment
+        .and_then(|d| d.spec.as_ref())
+        .and_then(|s| s.replicas)
+        .unwrap_or(deployment_status.replicas.unwrap_or(0));
+    let ready = deployment_status.ready_replicas.unwrap_or(0);
+    let updated = deployment_status.updated_replicas.unwrap_or(0);
+    let rolled_out = observed.deployment.is_some()
+        && updated >= desired
+        && ready >= desired
+        && deployment_status.observed_generation
+            >= observed.deployment.and_then(|d| d.metadata.generation);
+
+    let condition = |type_: &str, status: bool, reason: &str, message: String| {
+        let status = if status { "True" } else { "False" };
+        let last_transition_time = previous
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+        Condition {
+            type_: type_.to_owned(),
+            status: status.to_owned(),
+            reason: reason.to_owned(),
+            message,
+            last_transition_time,
+            observed_generation: generation,
+        }
+    };
+
+    let conditions = match &observed.problem {
+        Some(problem) => vec![
+            condition(READY, false, problem.reason, problem.message.clone()),
+            condition(
+                PROGRESSING,
+                false,
+                problem.reason,
+                "waiting for the problem to be fixed".to_owned(),
+            ),
+            condition(DEGRADED, true, problem.reason, problem.message.clone()),
+        ],
+        None => {
+            let figures = format!("{ready}/{desired} API pods ready");
+            vec![
+                if ready > 0 && rolled_out {
+                    condition(READY, true, "Available", figures.clone())
+                } else {
+                    condition(READY, false, "PodsNotReady", figures.clone())
+                },
+                if rolled_out {
+                    condition(PROGRESSING, false, "RolloutComplete", figures)
+                } else {
+                    condition(PROGRESSING, true, "RollingOut", figures)
+                },
+                condition(
+                    DEGRADED,
+                    false,
+                    "AsExpected",
+                    "all children applied".to_owned(),
+                ),
+            ]
+        }
+    };
+
+    BookstoreStatus {
+        observed_generation: generation,
+        conditions,
+        replicas: observed.deployment.map(|_| desired),
+        ready_replicas: observed.deployment.map(|_| ready),
+        replicas_ready: observed.deployment.map(|_| format!("{ready}/{desired}")),
+        url: observed.service.and_then(|service| url(bookstore, service)),
+        database: Some(
+            if bookstore.database().is_some() {
+                "external"
+            } else {
+                "embedded"
+            }
+            .to_owned(),
+        ),
+    }
+}
+
+/// The load balancer's address once assigned; the in-cluster DNS name otherwise.
+fn url(bookstore: &Bookstore, service: &Service) -> Option<String> {
+    let port = bookstore.spec.service.port;
+    let with_port = |host: &str| {
+        if port == 80 {
+            format!("http://{host}")
+        } else {
+            format!("http://{host}:{port}")
+        }
+    };
+    if bookstore.spec.service.type_ == ServiceType::LoadBalancer {
+        let ingress = service
+            .status
+            .as_ref()?
+            .load_balancer
+            .as_ref()?
+            .ingress
+            .as_ref()?
+            .first()?;
+        return ingress
+            .hostname
+            .as_deref()
+            .or(ingress.ip.as_deref())
+            .map(with_port);
+    }
+    let namespace = bookstore.namespace()?;
+    Some(with_port(&format!(
+        "{}.{namespace}.svc.cluster.local",
+        bookstore.name_any()
+    )))
+}
+
+/// The Ready condition, if any.
+pub fn ready_condition(status: &BookstoreStatus) -> Option<&Condition> {
+    status.conditions.iter().find(|c| c.type_ == READY)
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::apps::v1::{DeploymentSpec, DeploymentStatus};
+    use k8s_openapi::api::core::v1::{LoadBalancerIngress, LoadBalancerStatus, ServiceStatus};
+    use k8s_openapi::jiff::Timestamp;
+
+    use super::*;
+    use crate::children::fixtures::{bookstore, with_database};
+
+    fn time(seconds: i64) -> Time {
+        Time(Timestamp::from_second(seconds).expect("valid time"))
+    }
+
+    fn deployment(replicas: i32, ready: i32) -> Deployment {
+        Deployment {
+            metadata: kube::api::ObjectMeta {
+                generation: Some(1),
+                ..Default::default()
+            },
+            spec: Some(DeploymentSpec {
+                replicas: Some(replicas),
+                ..Default::default()
+            }),
+            status: Some(DeploymentStatus {
+                observed_generation: Some(1),
+                replicas: Some(replicas),
+                ready_replicas: Some(ready),
+                updated_replicas: Some(replicas),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn load_balancer(hostname: &str) -> Service {
+        Service {
+            status: Some(ServiceStatus {
+                load_balancer: Some(LoadBalancerStatus {
+                    ingress: Some(vec![LoadBalancerIngress {
+                        hostname: Some(hostname.into()),
+                        ..Default::default()
+                    }]),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn condition<'a>(status: &'a BookstoreStatus, type_: &str) -> &'a Condition {
+        status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .expect("condition")
+    }
+
+    #[test]
+    fn ready_once_every_pod_is_ready_with_the_load_balancer_url() {
+        let shop = bookstore(with_database());
+        let (deployment, service) = (deployment(2, 2), load_balancer("abc.elb.amazonaws.com"));
+        let observed = Observed {
+            deployment: Some(&deployment),
+            service: Some(&service),
+            problem: None,
+        };
+        let status = compute(&shop, &observed, &time(100));
+        assert_eq!(condition(&status, READY).status, "True");
+        assert_eq!(condition(&status, PROGRESSING).status, "False");
+        assert_eq!(condition(&status, DEGRADED).status, "False");
+        assert_eq!((status.replicas, status.ready_replicas), (Some(2), Some(2)));
+        assert_eq!(status.replicas_ready.as_deref(), Some("2/2"));
+        assert_eq!(status.url.as_deref(), Some("http://abc.elb.amazonaws.com"));
+        assert_eq!(status.observed_generation, Some(3));
+        assert_eq!(status.database.as_deref(), Some("external"));
+    }
+
+    #[test]
+    fn transition_times_change_only_when_a_condition_flips() {
+        let mut shop = bookstore(with_database());
+        let (rolling, done) = (deployment(2, 1), deployment(2, 2));
+        let first = compute(
+            &shop,
+            &Observed {
+                deployment: Some(&rolling),
+                ..Default::default()
+            },
+            &time(100),
+        );
+        assert_eq!(condition(&first, READY).status, "False");
+        shop.status = Some(first.clone());
+        let same = compute(
+            &shop,
+            &Observed {
+                deployment: Some(&rolling),
+                ..Default::default()
+            },
+            &time(200),
+        );
+        assert_eq!(same, first, "nothing changed: an identical status");
+        let ready = compute(
+            &shop,
+            &Observed {
+                deployment: Some(&done),
+                ..Default::default()
+            },
+            &time(300),
+        );
+        assert_eq!(condition(&ready, READY).last_transition_time, time(300));
+        assert_eq!(condition(&ready, DEGRADED).last_transition_time, time(100));
+    }
+
+    #[test]
+    fn a_problem_makes_the_bookstore_unready_and_degraded() {
+        let shop = bookstore(with_database());
+        let problem = Problem {
+            reason: "DatabaseSecretNotFound",
+            message: "Secret books/db-password not found".into(),
+        };
+        let status = compute(
+            &shop,
+            &Observed {
+                problem: Some(problem),
+                ..Default::default()
+            },
+            &time(1),
+        );
+        let ready = condition(&status, READY);
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "DatabaseSecretNotFound")
+        );
+        assert_eq!(condition(&status, DEGRADED).status, "True");
+    }
+
+    #[test]
+    fn cluster_ip_services_get_the_in_cluster_dns_name_and_demo_mode_says_so() {
+        let shop = bookstore(
+            serde_json::json!({"image": "img", "service": {"type": "ClusterIP", "port": 8080}}),
+        );
+        let service = Service::default();
+        let status = compute(
+            &shop,
+            &Observed {
+                service: Some(&service),
+                ..Default::default()
+            },
+            &time(1),
+        );
+        assert_eq!(
+            status.url.as_deref(),
+            Some("http://shop.books.svc.cluster.local:8080")
+        );
+        assert_eq!(status.database.as_deref(), Some("embedded"));
+        let pending = compute(
+            &bookstore(with_database()),
+            &Observed {
+                service: Some(&service),
+                ..Default::default()
+            },
+            &time(1),
+        );
+        assert_eq!(
+            pending.url, None,
+            "no URL before the load balancer has an address"
+        );
+    }
+}
