@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use kube::ResourceExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::children::{self, DatabasePassword};
 use crate::crd::Bookstore;
@@ -19,25 +19,46 @@ pub enum RenderError {
     Yaml(String),
     #[error("{path}: {message}")]
     Field { path: String, message: String },
-    #[error("the document is a {0}, not a bookstore.dev/v1alpha1 Bookstore")]
-    NotABookstore(String),
+    #[error("the file holds no Bookstore (kind: Bookstore)")]
+    NoBookstore,
+    #[error("apiVersion {0} is not supported: use bookstore.dev/v1alpha1")]
+    UnsupportedVersion(String),
     #[error("invalid Bookstore:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     Invalid(Vec<Violation>),
     #[error("cannot write YAML: {0}")]
     Output(String),
 }
 
-/// Parses one Bookstore (defaults applied as the API server would), checks it, and prints its
-/// children as a multi-document YAML stream.
+/// Renders every Bookstore in a (multi-document) YAML file; other documents, such as the
+/// password Secret beside it, are skipped.
 pub fn render(yaml: &str, default_namespace: &str) -> Result<String, RenderError> {
-    let document: serde_json::Value =
-        yaml_serde::from_str(yaml).map_err(|e| RenderError::Yaml(e.to_string()))?;
-    let kind = document["kind"]
-        .as_str()
-        .unwrap_or("document without a kind")
-        .to_owned();
-    if kind != "Bookstore" || document["apiVersion"] != "bookstore.dev/v1alpha1" {
-        return Err(RenderError::NotABookstore(kind));
+    let mut out = String::new();
+    let mut bookstores = 0;
+    for document in yaml_serde::Deserializer::from_str(yaml) {
+        let document = serde_json::Value::deserialize(document)
+            .map_err(|e| RenderError::Yaml(e.to_string()))?;
+        if document.is_null() || document["kind"] != "Bookstore" {
+            continue;
+        }
+        bookstores += 1;
+        out.push_str(&render_bookstore(document, default_namespace)?);
+    }
+    if bookstores == 0 {
+        return Err(RenderError::NoBookstore);
+    }
+    Ok(out)
+}
+
+/// Parses one Bookstore (defaults applied as the API server would), checks it, and prints its
+/// children as YAML documents.
+fn render_bookstore(
+    document: serde_json::Value,
+    default_namespace: &str,
+) -> Result<String, RenderError> {
+    if document["apiVersion"] != "bookstore.dev/v1alpha1" {
+        return Err(RenderError::UnsupportedVersion(
+            document["apiVersion"].to_string(),
+        ));
     }
     let mut bookstore: Bookstore =
         serde_path_to_error::deserialize(document).map_err(|e| RenderError::Field {
@@ -117,6 +138,6 @@ mod tests {
         );
         let error =
             render("kind: ConfigMap\napiVersion: v1\n", "default").expect_err("not a Bookstore");
-        assert!(matches!(error, RenderError::NotABookstore(kind) if kind == "ConfigMap"));
+        assert!(matches!(error, RenderError::NoBookstore));
     }
 }

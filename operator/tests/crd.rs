@@ -1,0 +1,112 @@
+//! The committed CRD is exactly what the code generates, and it carries what `kubectl` users see.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bookstore_operator::crd::Bookstore;
+use kube::CustomResourceExt;
+use serde_json::Value;
+
+const COMMITTED: &str = include_str!("../../crds/bookstore.yaml");
+
+#[test]
+fn the_committed_crd_is_the_generated_one() {
+    let generated = yaml_serde::to_string(&Bookstore::crd()).unwrap();
+    assert!(
+        generated == COMMITTED,
+        "crds/bookstore.yaml is stale: run `cargo run -p bookstore-operator -- crd > crds/bookstore.yaml`"
+    );
+}
+
+fn crd() -> Value {
+    serde_json::to_value(Bookstore::crd()).unwrap()
+}
+
+#[test]
+fn names_scope_subresource_and_columns() {
+    let crd = crd();
+    let spec = &crd["spec"];
+    assert_eq!(crd["metadata"]["name"], "bookstores.bookstore.dev");
+    assert_eq!(spec["scope"], "Namespaced");
+    assert_eq!(spec["names"]["shortNames"], serde_json::json!(["bks"]));
+    let version = &spec["versions"][0];
+    assert_eq!(version["name"], "v1alpha1");
+    assert!(version["subresources"]["status"].is_object());
+    let columns: Vec<&str> = version["additionalPrinterColumns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(columns, ["Ready", "Replicas", "URL", "Age"]);
+}
+
+/// Every property under `spec`, recursively, with its path.
+fn properties<'a>(path: String, schema: &'a Value, into: &mut Vec<(String, &'a Value)>) {
+    if let Some(props) = schema["properties"].as_object() {
+        for (name, child) in props {
+            let child_path = format!("{path}.{name}");
+            into.push((child_path.clone(), child));
+            properties(child_path, child, into);
+        }
+    }
+    if schema["items"].is_object() {
+        properties(format!("{path}[]"), &schema["items"], into);
+    }
+}
+
+#[test]
+fn every_spec_field_is_described_for_kubectl_explain() {
+    let crd = crd();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    let mut fields = Vec::new();
+    properties("spec".into(), spec, &mut fields);
+    assert!(fields.len() > 30);
+    let undescribed: Vec<&String> = fields
+        .iter()
+        .filter(|(_, schema)| schema["description"].as_str().is_none_or(str::is_empty))
+        .map(|(path, _)| path)
+        .collect();
+    assert!(
+        undescribed.is_empty(),
+        "fields without a description: {undescribed:?}"
+    );
+}
+
+#[test]
+fn defaults_and_validation_rules_live_in_the_schema() {
+    let crd = crd();
+    let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+    assert_eq!(spec["required"], serde_json::json!(["image"]));
+    assert_eq!(spec["properties"]["replicas"]["default"], 2);
+    let autoscaling = &spec["properties"]["autoscaling"];
+    assert_eq!(autoscaling["properties"]["minReplicas"]["default"], 1);
+    assert_eq!(autoscaling["properties"]["minReplicas"]["minimum"], 1.0);
+    assert_eq!(autoscaling["properties"]["maxReplicas"]["default"], 3);
+    assert_eq!(
+        autoscaling["properties"]["targetCPUUtilizationPercentage"]["default"],
+        70
+    );
+    assert_eq!(
+        autoscaling["x-kubernetes-validations"][0]["rule"],
+        "self.maxReplicas >= self.minReplicas"
+    );
+    assert!(
+        spec["x-kubernetes-validations"][0]["rule"]
+            .as_str()
+            .unwrap()
+            .contains("self.replicas >= self.autoscaling.minReplicas")
+    );
+    assert_eq!(
+        spec["properties"]["service"]["properties"]["type"]["default"],
+        "LoadBalancer"
+    );
+    assert_eq!(
+        spec["properties"]["service"]["properties"]["port"]["default"],
+        80
+    );
+    let exporter = &spec["properties"]["monitoring"]["properties"]["nodeExporter"]["properties"];
+    assert_eq!(exporter["port"]["default"], 9100);
+    assert_eq!(
+        spec["properties"]["database"]["properties"]["port"]["default"],
+        3306
+    );
+}
