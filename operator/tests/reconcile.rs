@@ -59,6 +59,25 @@ fn stored(mut body: Value) -> Value {
     body
 }
 
+/// A server-side apply that the API server accepts as sent.
+fn applied(path: &str) -> Expect {
+    expect(Method::PATCH, path, |body| (StatusCode::OK, stored(body)))
+}
+
+fn reads_password() -> Expect {
+    expect(
+        Method::GET,
+        "/api/v1/namespaces/books/secrets/db-password",
+        |_| password_secret(),
+    )
+}
+
+const SECRET_PATH: &str = "/api/v1/namespaces/books/secrets/shop-db";
+const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/books/deployments/shop";
+const SERVICE_PATH: &str = "/api/v1/namespaces/books/services/shop";
+const HPA_PATH: &str = "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop";
+const STATUS_PATH: &str = "/apis/bookstore.dev/v1alpha1/namespaces/books/bookstores/shop/status";
+
 fn event_expectation(kind: &'static str, reason: &'static str) -> Expect {
     expect(
         Method::POST,
@@ -206,84 +225,57 @@ async fn run(
 #[tokio::test]
 async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
     let expectations = vec![
-        expect(
-            Method::GET,
-            "/api/v1/namespaces/books/secrets/db-password",
-            |_| password_secret(),
-        ),
-        expect(
-            Method::PATCH,
-            "/api/v1/namespaces/books/secrets/shop-db",
-            |body| {
-                assert_eq!(body["kind"], "Secret");
-                assert_eq!(
-                    body["data"]["DB_PASSWORD"], "czNjcmV0",
-                    "the password is copied"
-                );
-                assert_eq!(body["data"]["DB_HOST"], "ZGIucmRzLmFtYXpvbmF3cy5jb20=");
-                assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "shop-uid");
-                (StatusCode::OK, stored(body))
-            },
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/apps/v1/namespaces/books/deployments/shop",
-            |body| {
-                assert_eq!(body["kind"], "Deployment");
-                assert!(
-                    body["spec"].get("replicas").is_none(),
-                    "the HPA owns replicas"
-                );
-                let template = &body["spec"]["template"];
-                assert_eq!(
-                    template["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"],
-                    "shop-db"
-                );
-                assert!(
-                    template["metadata"]["annotations"]["bookstore.dev/db-secret-sha256"]
-                        .is_string()
-                );
-                assert!(
-                    !body.to_string().contains("s3cret") && !body.to_string().contains("czNjcmV0")
-                );
-                (StatusCode::OK, deployment_with_status(body, 1))
-            },
-        ),
-        expect(
-            Method::PATCH,
-            "/api/v1/namespaces/books/services/shop",
-            |body| {
-                assert_eq!(body["spec"]["type"], "LoadBalancer");
-                (StatusCode::OK, stored(body))
-            },
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop",
-            |body| {
-                assert_eq!(
-                    (
-                        body["spec"]["minReplicas"].as_i64(),
-                        body["spec"]["maxReplicas"].as_i64()
-                    ),
-                    (Some(1), Some(3))
-                );
-                (StatusCode::OK, stored(body))
-            },
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/bookstore.dev/v1alpha1/namespaces/books/bookstores/shop/status",
-            |body| {
-                let status = &body["status"];
-                assert_eq!(status["observedGeneration"], 1);
-                assert_eq!(status["replicasReady"], "1/2");
-                assert_eq!(condition(status, "Ready")["status"], "False");
-                assert_eq!(condition(status, "Progressing")["reason"], "RollingOut");
-                assert_eq!(status["database"], "external");
-                (StatusCode::OK, with_status(body))
-            },
-        ),
+        reads_password(),
+        expect(Method::PATCH, SECRET_PATH, |body| {
+            assert_eq!(body["kind"], "Secret");
+            assert_eq!(
+                body["data"]["DB_PASSWORD"], "czNjcmV0",
+                "the password is copied"
+            );
+            assert_eq!(body["data"]["DB_HOST"], "ZGIucmRzLmFtYXpvbmF3cy5jb20=");
+            assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "shop-uid");
+            (StatusCode::OK, stored(body))
+        }),
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert_eq!(body["kind"], "Deployment");
+            assert!(
+                body["spec"].get("replicas").is_none(),
+                "the HPA owns replicas"
+            );
+            let template = &body["spec"]["template"];
+            assert_eq!(
+                template["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"],
+                "shop-db"
+            );
+            assert!(
+                template["metadata"]["annotations"]["bookstore.dev/db-secret-sha256"].is_string()
+            );
+            assert!(!body.to_string().contains("s3cret") && !body.to_string().contains("czNjcmV0"));
+            (StatusCode::OK, deployment_with_status(body, 1))
+        }),
+        expect(Method::PATCH, SERVICE_PATH, |body| {
+            assert_eq!(body["spec"]["type"], "LoadBalancer");
+            (StatusCode::OK, stored(body))
+        }),
+        expect(Method::PATCH, HPA_PATH, |body| {
+            assert_eq!(
+                (
+                    body["spec"]["minReplicas"].as_i64(),
+                    body["spec"]["maxReplicas"].as_i64()
+                ),
+                (Some(1), Some(3))
+            );
+            (StatusCode::OK, stored(body))
+        }),
+        expect(Method::PATCH, STATUS_PATH, |body| {
+            let status = &body["status"];
+            assert_eq!(status["observedGeneration"], 1);
+            assert_eq!(status["replicasReady"], "1/2");
+            assert_eq!(condition(status, "Ready")["status"], "False");
+            assert_eq!(condition(status, "Progressing")["reason"], "RollingOut");
+            assert_eq!(status["database"], "external");
+            (StatusCode::OK, with_status(body))
+        }),
         event_expectation("Normal", "Applied"),
     ];
     let (result, context) = run(bookstore(rds_spec()), expectations).await;
@@ -321,31 +313,13 @@ async fn an_unchanged_bookstore_applies_children_but_does_not_rewrite_its_status
     shop.status = Some(previous);
 
     let expectations = vec![
-        expect(
-            Method::GET,
-            "/api/v1/namespaces/books/secrets/db-password",
-            |_| password_secret(),
-        ),
-        expect(
-            Method::PATCH,
-            "/api/v1/namespaces/books/secrets/shop-db",
-            |body| (StatusCode::OK, stored(body)),
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/apps/v1/namespaces/books/deployments/shop",
-            |body| (StatusCode::OK, deployment_with_status(body, 2)),
-        ),
-        expect(
-            Method::PATCH,
-            "/api/v1/namespaces/books/services/shop",
-            |body| (StatusCode::OK, stored(body)),
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop",
-            |body| (StatusCode::OK, stored(body)),
-        ),
+        reads_password(),
+        applied(SECRET_PATH),
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            (StatusCode::OK, deployment_with_status(body, 2))
+        }),
+        applied(SERVICE_PATH),
+        applied(HPA_PATH),
         // No status write and no Event: nothing changed.
     ];
     let (result, _) = run(shop, expectations).await;
@@ -361,25 +335,21 @@ async fn a_missing_password_secret_is_reported_and_retried() {
             |_| not_found("secrets \"db-password\""),
         ),
         event_expectation("Warning", "DatabaseSecretNotFound"),
-        expect(
-            Method::PATCH,
-            "/apis/bookstore.dev/v1alpha1/namespaces/books/bookstores/shop/status",
-            |body| {
-                let ready = condition(&body["status"], "Ready");
-                assert_eq!(
-                    (&ready["status"], &ready["reason"]),
-                    (&json!("False"), &json!("DatabaseSecretNotFound"))
-                );
-                assert!(
-                    ready["message"]
-                        .as_str()
-                        .unwrap()
-                        .contains("books/db-password")
-                );
-                assert_eq!(condition(&body["status"], "Degraded")["status"], "True");
-                (StatusCode::OK, with_status(body))
-            },
-        ),
+        expect(Method::PATCH, STATUS_PATH, |body| {
+            let ready = condition(&body["status"], "Ready");
+            assert_eq!(
+                (&ready["status"], &ready["reason"]),
+                (&json!("False"), &json!("DatabaseSecretNotFound"))
+            );
+            assert!(
+                ready["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("books/db-password")
+            );
+            assert_eq!(condition(&body["status"], "Degraded")["status"], "True");
+            (StatusCode::OK, with_status(body))
+        }),
     ];
     let shop = bookstore(rds_spec());
     let (result, context) = run(shop.clone(), expectations).await;
@@ -398,39 +368,23 @@ async fn a_missing_password_secret_is_reported_and_retried() {
 #[tokio::test]
 async fn demo_mode_runs_one_pod_on_sqlite_without_secret_or_autoscaler() {
     let expectations = vec![
-        expect(
-            Method::GET,
-            "/api/v1/namespaces/books/secrets/shop-db",
-            |_| not_found("secrets \"shop-db\""),
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/apps/v1/namespaces/books/deployments/shop",
-            |body| {
-                assert_eq!(body["spec"]["replicas"], 1);
-                let env = body["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
-                assert!(env.contains("SQLITE_PATH"), "{env}");
-                (StatusCode::OK, deployment_with_status(body, 0))
-            },
-        ),
-        expect(
-            Method::PATCH,
-            "/api/v1/namespaces/books/services/shop",
-            |body| (StatusCode::OK, stored(body)),
-        ),
-        expect(
-            Method::GET,
-            "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop",
-            |_| not_found("horizontalpodautoscalers.autoscaling \"shop\""),
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/bookstore.dev/v1alpha1/namespaces/books/bookstores/shop/status",
-            |body| {
-                assert_eq!(body["status"]["database"], "embedded");
-                (StatusCode::OK, with_status(body))
-            },
-        ),
+        expect(Method::GET, SECRET_PATH, |_| {
+            not_found("secrets \"shop-db\"")
+        }),
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert_eq!(body["spec"]["replicas"], 1);
+            let env = body["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+            assert!(env.contains("SQLITE_PATH"), "{env}");
+            (StatusCode::OK, deployment_with_status(body, 0))
+        }),
+        applied(SERVICE_PATH),
+        expect(Method::GET, HPA_PATH, |_| {
+            not_found("horizontalpodautoscalers.autoscaling \"shop\"")
+        }),
+        expect(Method::PATCH, STATUS_PATH, |body| {
+            assert_eq!(body["status"]["database"], "embedded");
+            (StatusCode::OK, with_status(body))
+        }),
         event_expectation("Normal", "Applied"),
     ];
     let (result, _) = run(
@@ -452,44 +406,18 @@ async fn switching_autoscaling_off_deletes_the_autoscaler_and_fixes_the_replicas
         "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "shop"}, "maxReplicas": 3}});
     let deleted = owned_hpa.clone();
     let expectations = vec![
-        expect(
-            Method::GET,
-            "/api/v1/namespaces/books/secrets/db-password",
-            |_| password_secret(),
-        ),
-        expect(
-            Method::PATCH,
-            "/api/v1/namespaces/books/secrets/shop-db",
-            |body| (StatusCode::OK, stored(body)),
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/apps/v1/namespaces/books/deployments/shop",
-            |body| {
-                assert_eq!(body["spec"]["replicas"], 3);
-                (StatusCode::OK, deployment_with_status(body, 2))
-            },
-        ),
-        expect(
-            Method::PATCH,
-            "/api/v1/namespaces/books/services/shop",
-            |body| (StatusCode::OK, stored(body)),
-        ),
-        expect(
-            Method::GET,
-            "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop",
-            move |_| (StatusCode::OK, owned_hpa),
-        ),
-        expect(
-            Method::DELETE,
-            "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop",
-            move |_| (StatusCode::OK, deleted),
-        ),
-        expect(
-            Method::PATCH,
-            "/apis/bookstore.dev/v1alpha1/namespaces/books/bookstores/shop/status",
-            |body| (StatusCode::OK, with_status(body)),
-        ),
+        reads_password(),
+        applied(SECRET_PATH),
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert_eq!(body["spec"]["replicas"], 3);
+            (StatusCode::OK, deployment_with_status(body, 2))
+        }),
+        applied(SERVICE_PATH),
+        expect(Method::GET, HPA_PATH, move |_| (StatusCode::OK, owned_hpa)),
+        expect(Method::DELETE, HPA_PATH, move |_| (StatusCode::OK, deleted)),
+        expect(Method::PATCH, STATUS_PATH, |body| {
+            (StatusCode::OK, with_status(body))
+        }),
         event_expectation("Normal", "Applied"),
     ];
     let (result, _) = run(bookstore(spec), expectations).await;
