@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::NamespaceResourceScope;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -15,7 +16,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::children::{self, DatabasePassword, MANAGER};
+use crate::children::{self, DatabasePassword, INITIAL_REPLICAS_MANAGER, MANAGER};
 use crate::crd::Bookstore;
 use crate::metrics::Metrics;
 use crate::status::{self, Observed, Problem};
@@ -155,7 +156,13 @@ async fn apply_and_report(bookstore: &Bookstore, context: &Context) -> Result<()
             .await?
         }
     }
-    let deployment = apply(client, &namespace, &children.deployment).await?;
+    let mut deployment = apply(client, &namespace, &children.deployment).await?;
+    if let Some(initial) = children::initial_replicas(bookstore, &deployment) {
+        let params = PatchParams::apply(INITIAL_REPLICAS_MANAGER).force();
+        deployment = Api::<Deployment>::namespaced(client.clone(), &namespace)
+            .patch(&bookstore.name_any(), &params, &Patch::Apply(&initial))
+            .await?;
+    }
     let service = apply(client, &namespace, &children.service).await?;
     match &children.autoscaler {
         Some(autoscaler) => {

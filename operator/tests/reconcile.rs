@@ -21,12 +21,13 @@ use serde_json::{Value, json};
 type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
 
 const NS: &str = "books";
-const MANAGER_QUERY: &str = "fieldManager=bookstore-operator";
 
 /// One request the operator must make, and the API server's answer.
 struct Expect {
     method: Method,
     path: String,
+    /// The field manager of a server-side apply.
+    manager: &'static str,
     /// Checks the request body (JSON); returns the reply body.
     reply: Box<dyn FnOnce(Value) -> (StatusCode, Value) + Send>,
 }
@@ -39,7 +40,14 @@ fn expect(
     Expect {
         method,
         path: path.to_owned(),
+        manager: "bookstore-operator",
         reply: Box::new(reply),
+    }
+}
+
+impl Expect {
+    fn by(self, manager: &'static str) -> Self {
+        Self { manager, ..self }
     }
 }
 
@@ -111,9 +119,11 @@ async fn serve(mut handle: Handle, expectations: Vec<Expect>) {
         );
         if request.method() == Method::PATCH {
             let query = request.uri().query().unwrap_or_default();
+            let manager = format!("fieldManager={}", expected.manager);
             assert!(
-                query.contains(MANAGER_QUERY) && query.contains("force=true"),
-                "server-side apply: {query}"
+                query.split('&').any(|p| p == manager) && query.contains("force=true"),
+                "server-side apply as {}: {query}",
+                expected.manager
             );
             assert_eq!(
                 request.headers()["content-type"],
@@ -197,6 +207,13 @@ fn with_status(body: Value) -> Value {
     object
 }
 
+/// A Deployment whose replica count changed since it was created.
+fn scaled(mut deployment: Value) -> Value {
+    deployment["metadata"]["generation"] = json!(2);
+    deployment["status"]["observedGeneration"] = json!(2);
+    deployment
+}
+
 fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
     status["conditions"]
         .as_array()
@@ -253,6 +270,13 @@ async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
             assert!(!body.to_string().contains("s3cret") && !body.to_string().contains("czNjcmV0"));
             (StatusCode::OK, deployment_with_status(body, 1))
         }),
+        // Just created: the starting count, under a manager of its own.
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert_eq!(body["spec"], json!({"replicas": 2}));
+            assert_eq!(body["kind"], "Deployment");
+            (StatusCode::OK, scaled(deployment_with_status(body, 1)))
+        })
+        .by("bookstore-operator-initial-replicas"),
         expect(Method::PATCH, SERVICE_PATH, |body| {
             assert_eq!(body["spec"]["type"], "LoadBalancer");
             (StatusCode::OK, stored(body))
@@ -291,10 +315,10 @@ async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
 async fn an_unchanged_bookstore_applies_children_but_does_not_rewrite_its_status() {
     let mut shop = bookstore(rds_spec());
     // The status a previous reconcile wrote for the very same world.
-    let deployment: Deployment = serde_json::from_value(deployment_with_status(
+    let deployment: Deployment = serde_json::from_value(scaled(deployment_with_status(
         serde_json::to_value(bookstore_operator::children::deployment(&shop, None)).unwrap(),
         2,
-    ))
+    )))
     .unwrap();
     let service = Service::default();
     let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
@@ -316,11 +340,11 @@ async fn an_unchanged_bookstore_applies_children_but_does_not_rewrite_its_status
         reads_password(),
         applied(SECRET_PATH),
         expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
-            (StatusCode::OK, deployment_with_status(body, 2))
+            (StatusCode::OK, scaled(deployment_with_status(body, 2)))
         }),
         applied(SERVICE_PATH),
         applied(HPA_PATH),
-        // No status write and no Event: nothing changed.
+        // No starting-count patch (scaled since), no status write and no Event: nothing changed.
     ];
     let (result, _) = run(shop, expectations).await;
     assert!(result.is_ok(), "{result:?}");

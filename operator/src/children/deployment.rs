@@ -96,6 +96,25 @@ pub fn deployment(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Deployme
     }
 }
 
+/// With autoscaling, the Deployment is applied without `replicas` (the autoscaler owns it). Right
+/// after it was created (generation 1, never scaled), this patch gives it the starting count
+/// `spec.replicas`; the autoscaler takes over from there.
+pub fn initial_replicas(bookstore: &Bookstore, current: &Deployment) -> Option<serde_json::Value> {
+    bookstore.autoscaling()?;
+    let wanted = bookstore.spec.replicas;
+    let fresh = current.metadata.generation == Some(1);
+    let replicas = current.spec.as_ref().and_then(|s| s.replicas);
+    // Only the one field: this manager must own nothing else.
+    (fresh && replicas != Some(wanted)).then(|| {
+        serde_json::json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": bookstore.name_any(), "namespace": bookstore.namespace()},
+            "spec": {"replicas": wanted},
+        })
+    })
+}
+
 fn api_container(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Container {
     let spec = &bookstore.spec;
     let mut env = vec![
@@ -377,6 +396,30 @@ mod tests {
         spec["autoscaling"] = serde_json::json!({"enabled": false});
         spec["replicas"] = serde_json::json!(4);
         assert_eq!(replicas(with_secret(spec, b"pw")), Some(4));
+    }
+
+    #[test]
+    fn an_autoscaled_deployment_starts_at_spec_replicas_once() {
+        let shop = bookstore(with_database());
+        let mut created = with_secret(with_database(), b"pw");
+        created.metadata.generation = Some(1);
+        created.spec.as_mut().expect("spec").replicas = Some(1);
+        let patch =
+            initial_replicas(&shop, &created).expect("a fresh Deployment gets its starting count");
+        assert_eq!(
+            patch["spec"],
+            serde_json::json!({"replicas": 2}),
+            "nothing but the count"
+        );
+        created.metadata.generation = Some(2);
+        assert!(
+            initial_replicas(&shop, &created).is_none(),
+            "scaled since: the autoscaler decides"
+        );
+        let mut fixed = with_database();
+        fixed["autoscaling"] = serde_json::json!({"enabled": false});
+        created.metadata.generation = Some(1);
+        assert!(initial_replicas(&bookstore(fixed), &created).is_none());
     }
 
     #[test]

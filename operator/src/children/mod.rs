@@ -15,13 +15,16 @@ use kube::{Resource, ResourceExt};
 
 use crate::crd::Bookstore;
 
-pub use deployment::{API_PORT, DB_SECRET_HASH_ANNOTATION, deployment};
+pub use deployment::{API_PORT, DB_SECRET_HASH_ANNOTATION, deployment, initial_replicas};
 pub use hpa::horizontal_pod_autoscaler;
 pub use secret::{DatabasePassword, database_secret, secret_name};
 pub use service::service;
 
 /// The field manager of every server-side apply, and the `managed-by` label.
 pub const MANAGER: &str = "bookstore-operator";
+/// Sets the starting replica count of an autoscaled Deployment, once. A manager of its own, so
+/// that the main one never owns `spec.replicas` and never fights the autoscaler over it.
+pub const INITIAL_REPLICAS_MANAGER: &str = "bookstore-operator-initial-replicas";
 
 /// Everything a Bookstore should own; `None` means "must not exist".
 #[derive(Debug, Clone, PartialEq)]
