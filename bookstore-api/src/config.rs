@@ -125,6 +125,15 @@ pub struct Settings {
         global = true
     )]
     pub log_format: LogFormat,
+
+    /// Comma-separated origins (https://host[:port]) whose web pages may call the API (CORS).
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_allowed_origins: Vec<String>,
 }
 
 /// The resolved configuration the service runs with.
@@ -135,6 +144,7 @@ pub struct Config {
     pub pool: PoolConfig,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
+    pub cors_allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -163,6 +173,8 @@ pub enum ConfigError {
     // The reason never quotes the URL: it may hold a password.
     #[error("DATABASE_URL is not a valid MySQL URL: {0}")]
     InvalidDatabaseUrl(String),
+    #[error("CORS_ALLOWED_ORIGINS: {0:?} is not an origin such as https://books.example.com")]
+    InvalidCorsOrigin(String),
     #[error("DB_SSL_MODE must be one of disabled, preferred, required, verify_ca, verify_identity")]
     InvalidSslMode,
 }
@@ -179,7 +191,27 @@ impl Settings {
             },
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             log_format: self.log_format,
+            cors_allowed_origins: self.cors_origins()?,
         })
+    }
+
+    fn cors_origins(&self) -> Result<Vec<String>, ConfigError> {
+        self.cors_allowed_origins
+            .iter()
+            .map(|origin| origin.trim())
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                let host = origin
+                    .strip_prefix("https://")
+                    .or_else(|| origin.strip_prefix("http://"))
+                    .unwrap_or_default();
+                if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+                    Err(ConfigError::InvalidCorsOrigin(origin.to_owned()))
+                } else {
+                    Ok(origin.to_owned())
+                }
+            })
+            .collect()
     }
 
     fn database(&self) -> Result<DatabaseConfig, ConfigError> {
@@ -328,6 +360,29 @@ mod tests {
             .resolve()
             .expect_err("invalid port");
         assert!(!error.to_string().contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn cors_origins_are_a_checked_comma_separated_list() {
+        let config = settings(&["--cors-allowed-origins=https://a.example, http://localhost:3000"])
+            .resolve()
+            .expect("valid");
+        assert_eq!(
+            config.cors_allowed_origins,
+            ["https://a.example", "http://localhost:3000"]
+        );
+        assert!(
+            settings(&[])
+                .resolve()
+                .expect("valid")
+                .cors_allowed_origins
+                .is_empty()
+        );
+        let error = settings(&["--cors-allowed-origins=https://a.example/page"]).resolve();
+        assert_eq!(
+            error.expect_err("a path is not an origin"),
+            ConfigError::InvalidCorsOrigin("https://a.example/page".to_owned())
+        );
     }
 
     #[test]

@@ -35,7 +35,8 @@ impl Application {
     /// Must be called inside the actix (tokio) runtime that will run it.
     pub fn build(config: &Config) -> Result<Self, StartupError> {
         let store = store::connect_lazy(&config.database, &config.pool)?;
-        let state = AppState::new(Arc::clone(&store));
+        let state =
+            AppState::new(Arc::clone(&store)).with_allowed_origins(&config.cors_allowed_origins);
         actix_web::rt::spawn(prepare_database(state.clone()));
 
         let bind_error = |source| StartupError::Bind {

@@ -1,11 +1,13 @@
 //! HTTP: routes, shared state and the middleware every request passes through.
 
 mod books;
+mod cors;
 mod error;
 mod health;
 mod metrics;
 mod observe;
 mod openapi;
+mod page;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +34,8 @@ pub struct AppState {
     pub store: Arc<dyn BookStore>,
     database_ready: Arc<AtomicBool>,
     pub metrics: Arc<Metrics>,
+    /// Origins allowed to call the API from a browser (CORS); empty allows none.
+    allowed_origins: Arc<[String]>,
 }
 
 impl AppState {
@@ -40,7 +44,21 @@ impl AppState {
             store,
             database_ready: Arc::new(AtomicBool::new(false)),
             metrics: Arc::new(Metrics::new()),
+            allowed_origins: Arc::from([]),
         }
+    }
+
+    pub fn with_allowed_origins(self, origins: &[String]) -> Self {
+        Self {
+            allowed_origins: origins.into(),
+            ..self
+        }
+    }
+
+    fn allows_origin(&self, origin: &[u8]) -> bool {
+        self.allowed_origins
+            .iter()
+            .any(|allowed| allowed.as_bytes() == origin)
     }
 
     /// Set once the database has been reached and migrated.
@@ -85,6 +103,8 @@ pub fn app(
             web::QueryConfig::default()
                 .error_handler(|error, _| ApiError::InvalidQuery(error.to_string()).into()),
         )
+        // The last `wrap` runs first: every request is observed, CORS answered inside that.
+        .wrap(from_fn(cors::cors))
         .wrap(from_fn(observe::observe))
         .service(
             resource("/api/v1/books", "GET, POST")
@@ -102,6 +122,11 @@ pub fn app(
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
         .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
         .service(resource("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)))
+        .configure(|config| {
+            for page_file in page::resources() {
+                config.service(page_file);
+            }
+        })
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::RouteNotFound)
         }))

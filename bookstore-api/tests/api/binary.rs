@@ -54,6 +54,7 @@ fn help_lists_the_subcommands_and_every_variable_without_secret_values() {
         "DB_IDLE_TIMEOUT_SECS",
         "SHUTDOWN_TIMEOUT_SECS",
         "LOG_FORMAT",
+        "CORS_ALLOWED_ORIGINS",
         "RUST_LOG",
         ".env",
     ] {

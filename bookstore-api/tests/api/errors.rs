@@ -110,7 +110,12 @@ async fn ids_that_are_not_numbers_are_400_and_huge_ones_404(app: &TestApp) {
 }
 
 async fn unknown_routes_are_404_json(app: &TestApp) {
-    for path in ["/", "/api/v1", "/api/v2/books", "/api/v1/books/1/extra"] {
+    for path in [
+        "/index.html",
+        "/api/v1",
+        "/api/v2/books",
+        "/api/v1/books/1/extra",
+    ] {
         let (status, body) = app.get(path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(error_code(&body), "not_found");

@@ -13,6 +13,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
 const MYSQL_URL_VAR: &str = "BOOKSTORE_TEST_MYSQL_URL";
+/// The one origin the test servers allow for CORS.
+pub const ALLOWED_ORIGIN: &str = "https://books.example.com";
 
 /// Runs each listed test once against SQLite and once against MySQL. The MySQL runs are skipped
 /// (with a message) when `BOOKSTORE_TEST_MYSQL_URL` is unset, except under CI, where they fail.
@@ -128,6 +130,7 @@ pub fn test_config(database: DatabaseConfig, acquire_timeout: Duration) -> Confi
         },
         shutdown_timeout: Duration::from_secs(1),
         log_format: LogFormat::Pretty,
+        cors_allowed_origins: vec![ALLOWED_ORIGIN.to_owned()],
     }
 }
 

@@ -5,13 +5,15 @@ use std::collections::BTreeSet;
 use awc::http::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{ALLOWED_ORIGIN, TestApp};
 
 crate::on_every_backend!(
     health_and_readiness_answer_ok,
     request_ids_are_kept_or_generated_and_echoed,
     metrics_count_requests_by_route_template_and_report_the_pool,
     openapi_document_lists_every_route_and_resolves_every_reference,
+    the_web_page_and_its_assets_are_served,
+    cors_answers_allowed_origins_only,
 );
 
 async fn health_and_readiness_answer_ok(app: &TestApp) {
@@ -177,4 +179,108 @@ async fn openapi_document_lists_every_route_and_resolves_every_reference(app: &T
             "POST /api/v1/books lacks {status}"
         );
     }
+}
+
+async fn the_web_page_and_its_assets_are_served(app: &TestApp) {
+    for (path, content_type, marker) in [
+        ("/", "text/html", "<script src=\"config.js\"></script>"),
+        ("/app.js", "text/javascript", "/api/v1/books"),
+        ("/style.css", "text/css", "@media"),
+        ("/config.js", "text/javascript", "BOOKSTORE_API_URL"),
+    ] {
+        let mut response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let header = response
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(header.starts_with(content_type), "{path}: {header}");
+        assert_eq!(
+            response.headers().get("x-content-type-options").unwrap(),
+            "nosniff"
+        );
+        let body = String::from_utf8(response.body().await.unwrap().to_vec()).unwrap();
+        assert!(body.contains(marker), "{path} lacks {marker}");
+    }
+    let response = app.client.post(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+async fn cors_answers_allowed_origins_only(app: &TestApp) {
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(awc::http::Method::OPTIONS, app.url("/api/v1/books"))
+            .insert_header(("origin", origin))
+            .insert_header(("access-control-request-method", "POST"))
+            .insert_header(("access-control-request-headers", "content-type"))
+            .send()
+    };
+    let allowed = preflight(ALLOWED_ORIGIN).await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::NO_CONTENT);
+    let headers = allowed.headers();
+    assert_eq!(
+        headers.get("access-control-allow-origin").unwrap(),
+        ALLOWED_ORIGIN
+    );
+    assert!(
+        headers
+            .get("access-control-allow-methods")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        headers
+            .get("access-control-allow-headers")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("content-type")
+    );
+
+    let refused = preflight("https://evil.example").await.unwrap();
+    assert_eq!(
+        refused.status(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "no CORS answer for other origins"
+    );
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let simple = app
+        .client
+        .get(app.url("/api/v1/books"))
+        .insert_header(("origin", ALLOWED_ORIGIN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        simple.headers().get("access-control-allow-origin").unwrap(),
+        ALLOWED_ORIGIN
+    );
+    assert!(
+        simple
+            .headers()
+            .get("access-control-expose-headers")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("location")
+    );
+    let other = app
+        .client
+        .get(app.url("/api/v1/books"))
+        .insert_header(("origin", "https://evil.example"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    assert!(other.headers().get("access-control-allow-origin").is_none());
 }

@@ -1,0 +1,217 @@
+"use strict";
+
+// The API base URL comes from config.js; empty means the origin that served this page.
+const API = (window.BOOKSTORE_API_URL || "").replace(/\/+$/, "");
+const PAGE_SIZE = 10;
+const state = { q: "", offset: 0, total: 0, editing: null };
+const $ = (id) => document.getElementById(id);
+
+class ApiError extends Error {
+  constructor(code, message, fields) {
+    super(message);
+    this.code = code;
+    this.fields = fields || [];
+  }
+}
+
+/** Calls the API; resolves to the JSON body (null for 204), rejects with an ApiError. */
+async function api(method, path, body) {
+  const init = { method, headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(API + path, init);
+  } catch {
+    throw new ApiError("network", "The API cannot be reached. Check the connection and try again.");
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // Not JSON: fall through to a generic message.
+  }
+  if (!response.ok) {
+    const error = data && data.error;
+    if (error) throw new ApiError(error.code, error.message, error.fields);
+    throw new ApiError("http_" + response.status, `The API answered ${response.status}.`);
+  }
+  return data;
+}
+
+function setStatus(text, failed = false) {
+  const status = $("status");
+  status.textContent = text;
+  status.classList.toggle("failed", failed);
+}
+
+async function loadBooks() {
+  setStatus("Loading…");
+  $("books").setAttribute("aria-busy", "true");
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
+  if (state.q) params.set("q", state.q);
+  try {
+    const page = await api("GET", "/api/v1/books?" + params);
+    if (page.items.length === 0 && state.offset > 0) {
+      // The last page emptied (a delete): show the one before.
+      state.offset = Math.max(0, state.offset - PAGE_SIZE);
+      return loadBooks();
+    }
+    state.total = page.total;
+    $("books").querySelector("tbody").replaceChildren(...page.items.map(bookRow));
+    $("books").hidden = page.items.length === 0;
+    if (page.total === 0) {
+      setStatus(state.q ? `No books match “${state.q}”.` : "No books yet: add the first one.");
+    } else {
+      setStatus(`${page.total} book${page.total === 1 ? "" : "s"}`);
+    }
+  } catch (error) {
+    setStatus("Could not load the books: " + error.message, true);
+  } finally {
+    $("books").removeAttribute("aria-busy");
+    updatePager();
+  }
+}
+
+function updatePager() {
+  const pages = Math.max(1, Math.ceil(state.total / PAGE_SIZE));
+  const current = Math.floor(state.offset / PAGE_SIZE) + 1;
+  $("page-info").textContent = `Page ${Math.min(current, pages)} of ${pages}`;
+  $("prev").disabled = state.offset === 0;
+  $("next").disabled = state.offset + PAGE_SIZE >= state.total;
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function actionButton(label, name, className, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.className = className;
+  button.setAttribute("aria-label", `${label} ${name}`);
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+function bookRow(book) {
+  const row = document.createElement("tr");
+  row.dataset.id = String(book.id);
+  // Prices arrive as exact strings with two decimals ("12.50"): shown as they are.
+  row.append(cell(book.title), cell(book.author), cell(book.price, "price"));
+  const actions = cell("", "actions");
+  actions.append(
+    actionButton("Edit", book.title, "secondary", () => startEdit(book)),
+    actionButton("Delete", book.title, "danger", () => removeBook(book)),
+  );
+  row.append(actions);
+  return row;
+}
+
+function clearErrors() {
+  for (const field of ["title", "author", "price"]) {
+    $(field + "-error").textContent = "";
+    $(field).removeAttribute("aria-invalid");
+  }
+  $("form-error").textContent = "";
+}
+
+function showErrors(error) {
+  let placed = false;
+  for (const { field, message } of error.fields) {
+    const slot = $(field + "-error");
+    if (!slot) continue;
+    slot.textContent = message;
+    $(field).setAttribute("aria-invalid", "true");
+    if (!placed) $(field).focus();
+    placed = true;
+  }
+  if (!placed) $("form-error").textContent = error.message;
+}
+
+function startEdit(book) {
+  state.editing = book.id;
+  clearErrors();
+  $("title").value = book.title;
+  $("author").value = book.author;
+  $("price").value = book.price;
+  $("form-heading").textContent = `Edit “${book.title}”`;
+  $("save").textContent = "Save changes";
+  $("cancel").hidden = false;
+  $("title").focus();
+}
+
+function resetForm() {
+  state.editing = null;
+  $("book-form").reset();
+  clearErrors();
+  $("form-heading").textContent = "Add a book";
+  $("save").textContent = "Add book";
+  $("cancel").hidden = true;
+}
+
+async function saveBook(event) {
+  event.preventDefault();
+  clearErrors();
+  const book = {
+    title: $("title").value,
+    author: $("author").value,
+    // Sent as the string typed: the API parses it exactly.
+    price: $("price").value.trim(),
+  };
+  $("save").disabled = true;
+  try {
+    if (state.editing === null) {
+      await api("POST", "/api/v1/books", book);
+      setStatus(`Added “${book.title.trim()}”.`);
+    } else {
+      await api("PUT", `/api/v1/books/${state.editing}`, book);
+      setStatus(`Saved “${book.title.trim()}”.`);
+    }
+    resetForm();
+    await loadBooks();
+  } catch (error) {
+    showErrors(error);
+  } finally {
+    $("save").disabled = false;
+  }
+}
+
+async function removeBook(book) {
+  if (!window.confirm(`Delete “${book.title}”? This cannot be undone.`)) return;
+  try {
+    await api("DELETE", `/api/v1/books/${book.id}`);
+    if (state.editing === book.id) resetForm();
+    setStatus(`Deleted “${book.title}”.`);
+  } catch (error) {
+    setStatus("Could not delete: " + error.message, true);
+  }
+  await loadBooks();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.q = $("search-input").value.trim();
+    state.offset = 0;
+    loadBooks();
+  });
+  $("prev").addEventListener("click", () => {
+    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+    loadBooks();
+  });
+  $("next").addEventListener("click", () => {
+    state.offset += PAGE_SIZE;
+    loadBooks();
+  });
+  $("book-form").addEventListener("submit", saveBook);
+  $("cancel").addEventListener("click", resetForm);
+  loadBooks();
+});

@@ -1,0 +1,121 @@
+// The web page end to end in headless Chromium: add, search, edit, a validation error, delete.
+// Needs BOOKSTORE_URL (a freshly started bookstore-api with an empty database); CHROMIUM (default
+// /usr/bin/chromium); SCREENSHOT_DIR for the screenshots.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const baseUrl = process.env.BOOKSTORE_URL;
+const screenshots = process.env.SCREENSHOT_DIR ?? "screenshots";
+let browser;
+
+before(async () => {
+  assert.ok(baseUrl, "BOOKSTORE_URL must point at a running bookstore-api");
+  mkdirSync(screenshots, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("a person adds, finds, edits and deletes a book", async () => {
+  const page = await browser.newPage();
+  const failedRequests = [];
+  page.on("requestfailed", (request) => failedRequests.push(request.url()));
+  await page.goto(baseUrl);
+
+  const status = page.locator("#status");
+  await assert.doesNotReject(status.filter({ hasText: "No books yet" }).waitFor());
+
+  // Add two books through the labelled form.
+  for (const [title, author, price] of [
+    ["The Left Hand of Darkness", "Ursula K. Le Guin", "8.99"],
+    ["Dune", "Frank Herbert", "12.5"],
+  ]) {
+    await page.getByLabel("Title", { exact: true }).fill(title);
+    await page.getByLabel("Author", { exact: true }).fill(author);
+    await page.getByLabel("Price", { exact: true }).fill(price);
+    await page.getByRole("button", { name: "Add book" }).click();
+    await page.locator("#books tbody tr", { hasText: title }).waitFor();
+  }
+  const dune = page.locator("#books tbody tr", { hasText: "Dune" });
+  assert.equal(await dune.locator("td.price").textContent(), "12.50", "two decimals");
+  await page.screenshot({ path: join(screenshots, "bookstore-list.png"), fullPage: true });
+
+  // Find it by search.
+  await page.getByLabel("Search title or author").fill("left hand");
+  await page.getByRole("button", { name: "Search" }).click();
+  await status.filter({ hasText: "1 book" }).waitFor();
+  const rows = page.locator("#books tbody tr");
+  assert.equal(await rows.count(), 1);
+  const book = rows.first();
+  assert.match(await book.textContent(), /Ursula K\. Le Guin/);
+
+  // Edit its price.
+  await page.getByRole("button", { name: "Edit The Left Hand of Darkness" }).click();
+  assert.equal(await page.getByLabel("Title", { exact: true }).inputValue(), "The Left Hand of Darkness");
+  await page.getByLabel("Price", { exact: true }).fill("10.5");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await book.locator("td.price", { hasText: "10.50" }).waitFor();
+
+  // A bad price shows the API's message next to the field, and nothing is saved.
+  await page.getByRole("button", { name: "Edit The Left Hand of Darkness" }).click();
+  await page.getByLabel("Price", { exact: true }).fill("1.999");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  const priceError = page.locator("#price-error");
+  await priceError.filter({ hasText: "at most 2 decimal places" }).waitFor();
+  assert.equal(await page.getByLabel("Price", { exact: true }).getAttribute("aria-invalid"), "true");
+  await page.screenshot({ path: join(screenshots, "bookstore-validation-error.png"), fullPage: true });
+  assert.equal(await book.locator("td.price").textContent(), "10.50");
+  await page.getByRole("button", { name: "Cancel edit" }).click();
+  assert.equal(await priceError.textContent(), "");
+
+  // Delete it, confirming the dialog.
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Delete The Left Hand of Darkness" }).click();
+  await status.filter({ hasText: "No books match" }).waitFor();
+  assert.equal(await rows.count(), 0);
+  const response = await page.request.get(new URL("/api/v1/books?q=left", baseUrl).href);
+  assert.equal((await response.json()).total, 0, "deleted in the API too");
+
+  // Dismissing the dialog keeps the book.
+  await page.getByLabel("Search title or author").fill("");
+  await page.getByRole("button", { name: "Search" }).click();
+  page.once("dialog", (dialog) => dialog.dismiss());
+  await page.getByRole("button", { name: "Delete Dune" }).click();
+  await status.filter({ hasText: "1 book" }).waitFor();
+  assert.equal(await dune.count(), 1);
+  assert.deepEqual(failedRequests, []);
+  await page.close();
+});
+
+test("the page is usable on a phone-sized screen and by keyboard", async () => {
+  const page = await browser.newPage({ viewport: { width: 375, height: 740 } });
+  await page.goto(baseUrl);
+  await page.locator("#status").filter({ hasText: "book" }).waitFor();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `no horizontal scrolling (content is ${width}px wide)`);
+  // Tab into the form and submit it empty: the errors come back next to the fields.
+  await page.getByLabel("Title", { exact: true }).focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#title-error").filter({ hasText: "must not be empty" }).waitFor();
+  assert.equal(await page.locator("#price-error").textContent(), "must be a decimal number in plain notation, such as 12.50 or \"12.50\"");
+  await page.screenshot({ path: join(screenshots, "bookstore-phone.png"), fullPage: true });
+  await page.close();
+});
+
+test("a failing API leaves the page usable with a visible error", async () => {
+  const page = await browser.newPage();
+  await page.route("**/api/v1/books?**", (route) => route.abort());
+  await page.goto(baseUrl);
+  await page.locator("#status.failed").filter({ hasText: "Could not load the books" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Add book" }).isEnabled(), true);
+  await page.close();
+});
