@@ -29,6 +29,8 @@ enum Command {
     Run(RunArgs),
     /// Print the Bookstore CustomResourceDefinition as YAML.
     Crd,
+    /// Print the RBAC rules the operator needs (ClusterRole, and a Role for its Lease) as YAML.
+    Rbac,
     /// Print, without a cluster, the objects the operator would apply for a Bookstore file.
     Render {
         /// The Bookstore manifest (YAML); `-` reads standard input.
@@ -73,6 +75,10 @@ fn main() -> ExitCode {
         Command::Crd => match yaml_serde::to_string(&Bookstore::crd()) {
             Ok(yaml) => print_out(&yaml),
             Err(error) => fail(&format!("cannot print the CRD: {error}")),
+        },
+        Command::Rbac => match bookstore_operator::rbac::manifests() {
+            Ok(yaml) => print_out(&yaml),
+            Err(error) => fail(&format!("cannot print the RBAC rules: {error}")),
         },
         Command::Render { file, namespace } => {
             let input = if file.as_os_str() == "-" {

@@ -29,6 +29,12 @@ struct ReadyLabels {
     ready: &'static str,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct BookstoreLabels {
+    namespace: String,
+    name: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     reconciliations: Family<ResultLabels, Counter>,
@@ -36,6 +42,7 @@ pub struct Metrics {
     duration: Histogram,
     kube_requests: Family<VerbLabels, Counter>,
     bookstores: Family<ReadyLabels, Gauge>,
+    bookstore_ready: Family<BookstoreLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -46,6 +53,7 @@ impl Default for Metrics {
         let duration = Histogram::new([0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]);
         let kube_requests = Family::<VerbLabels, Counter>::default();
         let bookstores = Family::<ReadyLabels, Gauge>::default();
+        let bookstore_ready = Family::<BookstoreLabels, Gauge>::default();
         registry.register(
             "reconciliations",
             "Reconciliations, by result (success or error)",
@@ -71,6 +79,11 @@ impl Default for Metrics {
             "Bookstores managed, by Ready condition (true, false, unknown)",
             bookstores.clone(),
         );
+        registry.register(
+            "bookstore_ready",
+            "1 while a Bookstore's Ready condition is True, else 0",
+            bookstore_ready.clone(),
+        );
         Self {
             registry,
             reconciliations,
@@ -78,6 +91,7 @@ impl Default for Metrics {
             duration,
             kube_requests,
             bookstores,
+            bookstore_ready,
         }
     }
 }
@@ -106,8 +120,29 @@ impl Metrics {
             .inc();
     }
 
-    /// Sets the Bookstores-by-readiness gauges from a fresh count.
-    pub fn set_bookstores(&self, ready: i64, not_ready: i64, unknown: i64) {
+    /// Sets the readiness gauges from the Bookstores' current Ready conditions
+    /// (`Some(true)`, `Some(false)`, or `None` before any status).
+    pub fn set_bookstores<'a>(
+        &self,
+        readiness: impl IntoIterator<Item = (&'a str, &'a str, Option<bool>)>,
+    ) {
+        let (mut ready, mut not_ready, mut unknown) = (0, 0, 0);
+        // Deleted Bookstores must disappear from the per-Bookstore gauge.
+        self.bookstore_ready.clear();
+        for (namespace, name, is_ready) in readiness {
+            match is_ready {
+                Some(true) => ready += 1,
+                Some(false) => not_ready += 1,
+                None => unknown += 1,
+            }
+            let labels = BookstoreLabels {
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            };
+            self.bookstore_ready
+                .get_or_create(&labels)
+                .set(i64::from(is_ready == Some(true)));
+        }
         for (label, count) in [("true", ready), ("false", not_ready), ("unknown", unknown)] {
             self.bookstores
                 .get_or_create(&ReadyLabels { ready: label })
@@ -132,7 +167,11 @@ mod tests {
         metrics.observe_reconcile(Duration::from_millis(20), None);
         metrics.observe_reconcile(Duration::from_millis(20), Some("DatabaseSecretNotFound"));
         metrics.observe_kube_request("patch");
-        metrics.set_bookstores(2, 1, 0);
+        metrics.set_bookstores([
+            ("books", "a", Some(true)),
+            ("books", "b", Some(true)),
+            ("books", "c", Some(false)),
+        ]);
         let text = metrics.render().expect("render");
         for line in [
             r#"bookstore_operator_reconciliations_total{result="success"} 1"#,
@@ -141,8 +180,39 @@ mod tests {
             "bookstore_operator_reconcile_duration_seconds_count 2",
             r#"bookstore_operator_kube_requests_total{verb="patch"} 1"#,
             r#"bookstore_operator_bookstores{ready="true"} 2"#,
+            r#"bookstore_operator_bookstore_ready{namespace="books",name="c"} 0"#,
         ] {
             assert!(text.contains(line), "missing {line} in\n{text}");
         }
+        metrics.set_bookstores([("books", "a", Some(true))]);
+        assert!(
+            !metrics.render().expect("render").contains(r#"name="c""#),
+            "deleted Bookstores go"
+        );
+    }
+
+    /// The names dashboards and alert rules may use are listed in operator/metrics.txt.
+    #[test]
+    fn the_exported_names_are_the_listed_ones() {
+        let metrics = Metrics::default();
+        metrics.observe_reconcile(Duration::from_millis(1), Some("X"));
+        metrics.observe_kube_request("get");
+        metrics.set_bookstores([("n", "b", Some(true))]);
+        let exported: std::collections::BTreeSet<String> = metrics
+            .render()
+            .expect("render")
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(|line| line.split(['{', ' ']).next().unwrap_or_default().to_owned())
+            .collect();
+        let listed: std::collections::BTreeSet<String> = include_str!("../metrics.txt")
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            exported, listed,
+            "update operator/metrics.txt (and the dashboards) with the names"
+        );
     }
 }

@@ -34,20 +34,21 @@ async fn readyz(state: web::Data<State>) -> HttpResponse {
 
 async fn metrics(state: web::Data<State>) -> HttpResponse {
     if let Some(store) = state.bookstores.get() {
-        let (mut ready, mut not_ready, mut unknown) = (0, 0, 0);
-        for bookstore in store.state() {
-            match bookstore
-                .status
-                .as_ref()
-                .and_then(ready_condition)
-                .map(|c| c.status.as_str())
-            {
-                Some("True") => ready += 1,
-                Some("False") => not_ready += 1,
-                _ => unknown += 1,
-            }
-        }
-        state.metrics.set_bookstores(ready, not_ready, unknown);
+        let bookstores = store.state();
+        state
+            .metrics
+            .set_bookstores(bookstores.iter().map(|bookstore| {
+                let ready = bookstore
+                    .status
+                    .as_ref()
+                    .and_then(ready_condition)
+                    .map(|c| c.status == "True");
+                (
+                    bookstore.metadata.namespace.as_deref().unwrap_or_default(),
+                    bookstore.metadata.name.as_deref().unwrap_or_default(),
+                    ready,
+                )
+            }));
     }
     match state.metrics.render() {
         Ok(text) => HttpResponse::Ok()

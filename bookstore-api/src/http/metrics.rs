@@ -153,3 +153,29 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, super::
         .map_err(|_| super::ApiError::Internal)?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(text))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names dashboards and alert rules may use are listed in bookstore-api/metrics.txt.
+    #[test]
+    fn the_exported_names_are_the_listed_ones() {
+        let metrics = Metrics::new();
+        metrics.observe_request("GET", "/healthz", 200, 0.001);
+        let text = metrics.render(PoolStats::default(), true).expect("render");
+        let exported: std::collections::BTreeSet<&str> = text
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(|line| line.split(['{', ' ']).next().unwrap_or_default())
+            .collect();
+        let listed: std::collections::BTreeSet<&str> = include_str!("../../metrics.txt")
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .collect();
+        assert_eq!(
+            exported, listed,
+            "update bookstore-api/metrics.txt (and the dashboards)"
+        );
+    }
+}

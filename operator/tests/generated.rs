@@ -1,4 +1,5 @@
-//! The committed CRD is exactly what the code generates, and it carries what `kubectl` users see.
+//! The committed CRD and RBAC are exactly what the code generates, and the CRD carries what
+//! `kubectl` users see.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bookstore_operator::crd::Bookstore;
@@ -13,6 +14,58 @@ fn the_committed_crd_is_the_generated_one() {
     assert!(
         generated == COMMITTED,
         "crds/bookstore.yaml is stale: run `cargo run -p bookstore-operator -- crd > crds/bookstore.yaml`"
+    );
+}
+
+#[test]
+fn the_committed_rbac_is_the_generated_one() {
+    let committed = include_str!("../../deploy/operator/rbac/roles.yaml");
+    assert!(
+        bookstore_operator::rbac::manifests().unwrap() == committed,
+        "deploy/operator/rbac/roles.yaml is stale: run \
+         `cargo run -p bookstore-operator -- rbac > deploy/operator/rbac/roles.yaml`"
+    );
+}
+
+#[test]
+fn the_rbac_grants_what_the_code_uses_and_nothing_cluster_wide_on_leases() {
+    let role = serde_json::to_value(bookstore_operator::rbac::cluster_role()).unwrap();
+    let grants: Vec<String> = role["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|rule| {
+            format!(
+                "{}/{}: {}",
+                rule["apiGroups"][0].as_str().unwrap(),
+                rule["resources"][0].as_str().unwrap(),
+                rule["verbs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )
+        })
+        .collect();
+    assert_eq!(
+        grants,
+        [
+            "bookstore.dev/bookstores: get,list,watch",
+            "bookstore.dev/bookstores/status: get,patch",
+            "apps/deployments: get,list,watch,patch",
+            "/services: get,list,watch,patch",
+            "autoscaling/horizontalpodautoscalers: get,list,watch,patch,delete",
+            "/secrets: get,list,watch,patch,delete",
+            "events.k8s.io/events: create,patch",
+        ]
+    );
+    assert!(!role.to_string().contains('*'), "no wildcards");
+    let lease = serde_json::to_value(bookstore_operator::rbac::lease_role()).unwrap();
+    assert_eq!(
+        lease["rules"][0]["resources"],
+        serde_json::json!(["leases"])
     );
 }
 
