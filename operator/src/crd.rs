@@ -317,16 +317,26 @@ fn default_node_exporter_port() -> i32 {
 }
 
 fn default_resources() -> ResourceRequirements {
+    resources(
+        &[("cpu", "100m"), ("memory", "64Mi")],
+        &[("memory", "256Mi")],
+    )
+}
+
+/// Resource requests and limits from (name, quantity) pairs.
+pub fn resources(requests: &[(&str, &str)], limits: &[(&str, &str)]) -> ResourceRequirements {
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     let quantities = |pairs: &[(&str, &str)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
-            .collect::<BTreeMap<_, _>>()
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
+                .collect::<BTreeMap<_, _>>(),
+        )
     };
     ResourceRequirements {
-        requests: Some(quantities(&[("cpu", "100m"), ("memory", "64Mi")])),
-        limits: Some(quantities(&[("memory", "256Mi")])),
+        requests: quantities(requests),
+        limits: quantities(limits),
         ..ResourceRequirements::default()
     }
 }

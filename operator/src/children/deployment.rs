@@ -7,10 +7,9 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
-    HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, Secret, SecretEnvSource, SecurityContext, Volume, VolumeMount,
+    HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, Secret,
+    SecretEnvSource, SecurityContext, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
@@ -171,14 +170,6 @@ fn api_container(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Container
 }
 
 fn node_exporter_container(exporter: &NodeExporter) -> Container {
-    let quantities = |pairs: &[(&str, &str)]| {
-        Some(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), Quantity((*v).to_owned())))
-                .collect::<BTreeMap<_, _>>(),
-        )
-    };
     Container {
         name: "node-exporter".to_owned(),
         image: Some(exporter.image.clone()),
@@ -189,11 +180,10 @@ fn node_exporter_container(exporter: &NodeExporter) -> Container {
             protocol: Some("TCP".to_owned()),
             ..ContainerPort::default()
         }]),
-        resources: Some(ResourceRequirements {
-            requests: quantities(&[("cpu", "10m"), ("memory", "16Mi")]),
-            limits: quantities(&[("memory", "64Mi")]),
-            ..ResourceRequirements::default()
-        }),
+        resources: Some(crate::crd::resources(
+            &[("cpu", "10m"), ("memory", "16Mi")],
+            &[("memory", "64Mi")],
+        )),
         security_context: Some(restricted_security_context()),
         ..Container::default()
     }
@@ -332,7 +322,7 @@ mod tests {
             .expect("requests");
         assert_eq!(
             requests["cpu"],
-            Quantity("100m".into()),
+            k8s_openapi::apimachinery::pkg::api::resource::Quantity("100m".into()),
             "the HPA needs a CPU request"
         );
     }
