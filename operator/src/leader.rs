@@ -1,12 +1,18 @@
 //! Leader election on a Lease: several replicas may run, one reconciles.
 
-use std::time::Duration;
-
 use kube::Client;
 use kube_lease_manager::LeaseManagerBuilder;
 use tokio::sync::watch;
 
 use crate::children::MANAGER;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LeaderError {
+    #[error("cannot join the election: {0}")]
+    Lease(#[from] kube_lease_manager::LeaseManagerError),
+    #[error("the election stopped: {0}")]
+    Stopped(String),
+}
 
 pub struct Leadership {
     channel: watch::Receiver<bool>,
@@ -19,7 +25,7 @@ impl Leadership {
         namespace: &str,
         lease: &str,
         identity: &str,
-    ) -> Result<Self, kube_lease_manager::LeaseManagerError> {
+    ) -> Result<Self, LeaderError> {
         let manager = LeaseManagerBuilder::new(client, lease)
             .with_namespace(namespace)
             .with_identity(identity)
@@ -28,12 +34,17 @@ impl Leadership {
             .with_field_manager(MANAGER)
             .build()
             .await?;
-        let (mut channel, _task) = manager.watch().await;
+        let (mut channel, task) = manager.watch().await;
         tracing::info!(lease, identity, "waiting for leadership");
         while !*channel.borrow_and_update() {
             if channel.changed().await.is_err() {
-                // The lease task ended: retry the whole election shortly.
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                // The lease task ended before we led: report why, and let the pod restart.
+                let reason = match task.await {
+                    Ok(Err(error)) => error.to_string(),
+                    Ok(Ok(_)) => "the lease manager stopped".to_owned(),
+                    Err(error) => error.to_string(),
+                };
+                return Err(LeaderError::Stopped(reason));
             }
         }
         tracing::info!(lease, identity, "leading");
