@@ -1,0 +1,87 @@
+data "aws_ssm_parameter" "al2023" {
+  name = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+}
+
+resource "aws_security_group" "this" {
+  name        = "${var.name}-bastion"
+  description = "Bastion: SSH from listed CIDRs only"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "ssh" {
+  for_each          = toset(var.ssh_allowed_cidrs)
+  security_group_id = aws_security_group.this.id
+  description       = "SSH from ${each.value}"
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_ipv4         = each.value
+}
+
+resource "aws_vpc_security_group_egress_rule" "https" {
+  security_group_id = aws_security_group.this.id
+  description       = "HTTPS: Session Manager and package updates"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_vpc_security_group_egress_rule" "inside" {
+  for_each          = toset(["22", "3306"])
+  security_group_id = aws_security_group.this.id
+  description       = "Port ${each.value} inside the VPC"
+  ip_protocol       = "tcp"
+  from_port         = tonumber(each.value)
+  to_port           = tonumber(each.value)
+  cidr_ipv4         = var.vpc_cidr
+}
+
+resource "aws_iam_role" "this" {
+  name = "${var.name}-bastion"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "ssm" {
+  role       = aws_iam_role.this.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_instance_profile" "this" {
+  name = "${var.name}-bastion"
+  role = aws_iam_role.this.name
+}
+
+resource "aws_instance" "this" {
+  #checkov:skip=CKV_AWS_88:A bastion is the entry point into the VPC; its security group admits only the listed CIDRs (or nothing, with Session Manager).
+  ami                         = data.aws_ssm_parameter.al2023.value
+  instance_type               = var.instance_type
+  subnet_id                   = var.public_subnet_id
+  vpc_security_group_ids      = [aws_security_group.this.id]
+  iam_instance_profile        = aws_iam_instance_profile.this.name
+  key_name                    = var.key_name
+  associate_public_ip_address = true
+  monitoring                  = true
+  ebs_optimized               = true
+
+  metadata_options {
+    http_endpoint = "enabled"
+    http_tokens   = "required"
+  }
+
+  root_block_device {
+    encrypted   = true
+    volume_type = "gp3"
+  }
+
+  tags = merge(var.tags, { Name = "${var.name}-bastion" })
+}

@@ -1,0 +1,14 @@
+output "instance_id" {
+  description = "ID of the bastion instance (for `aws ssm start-session --target`)."
+  value       = aws_instance.this.id
+}
+
+output "public_ip" {
+  description = "Public address of the bastion."
+  value       = aws_instance.this.public_ip
+}
+
+output "security_group_id" {
+  description = "Security group of the bastion (admitted by the database)."
+  value       = aws_security_group.this.id
+}

@@ -1,0 +1,29 @@
+output "cluster_name" {
+  description = "Name of the EKS cluster."
+  value       = aws_eks_cluster.this.name
+}
+
+output "cluster_endpoint" {
+  description = "URL of the Kubernetes API."
+  value       = aws_eks_cluster.this.endpoint
+}
+
+output "cluster_ca_certificate" {
+  description = "Base64-encoded certificate authority of the Kubernetes API."
+  value       = aws_eks_cluster.this.certificate_authority[0].data
+}
+
+output "cluster_security_group_id" {
+  description = "Security group EKS attaches to the control plane and the managed nodes."
+  value       = aws_eks_cluster.this.vpc_config[0].cluster_security_group_id
+}
+
+output "oidc_provider_arn" {
+  description = "ARN of the IAM OIDC provider, for IAM roles for service accounts."
+  value       = aws_iam_openid_connect_provider.this.arn
+}
+
+output "kubeconfig_command" {
+  description = "Command that writes a kubeconfig entry for the cluster."
+  value       = "aws eks update-kubeconfig --region ${data.aws_region.current.name} --name ${aws_eks_cluster.this.name}"
+}

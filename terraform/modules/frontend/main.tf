@@ -1,0 +1,214 @@
+data "aws_caller_identity" "current" {}
+
+locals {
+  content_types = {
+    html = "text/html; charset=utf-8"
+    js   = "text/javascript; charset=utf-8"
+    css  = "text/css; charset=utf-8"
+  }
+  # The page's files, without its tests and without config.js, which is written below.
+  files = [for f in fileset(var.web_dir, "*.{html,js,css}") : f if f != "config.js"]
+}
+
+resource "aws_kms_key" "this" {
+  description         = "${var.name} web page bucket"
+  enable_key_rotation = true
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministers"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudFrontReads"
+        Effect    = "Allow"
+        Principal = { Service = "cloudfront.amazonaws.com" }
+        Action    = ["kms:Decrypt"]
+        Resource  = "*"
+        Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.this.arn } }
+      },
+    ]
+  })
+  tags = var.tags
+}
+
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:Requests are served by CloudFront; S3 access logs would only show CloudFront's own reads.
+  #checkov:skip=CKV_AWS_144:Static files rebuilt from the repository by `terraform apply`; cross-region replication adds cost and nothing to recover.
+  #checkov:skip=CKV2_AWS_62:Nothing reacts to changes of the page's files.
+  bucket        = "${var.name}-web-${data.aws_caller_identity.current.account_id}"
+  force_destroy = var.force_destroy
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  bucket                  = aws_s3_bucket.this.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  bucket = aws_s3_bucket.this.id
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  bucket = aws_s3_bucket.this.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.this.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  bucket = aws_s3_bucket.this.id
+  rule {
+    id     = "expire-old-versions"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
+resource "aws_s3_object" "files" {
+  for_each     = toset(local.files)
+  bucket       = aws_s3_bucket.this.id
+  key          = each.value
+  source       = "${var.web_dir}/${each.value}"
+  source_hash  = filemd5("${var.web_dir}/${each.value}")
+  content_type = local.content_types[regex("[a-z]+$", each.value)]
+}
+
+resource "aws_s3_object" "config" {
+  bucket       = aws_s3_bucket.this.id
+  key          = "config.js"
+  content      = "window.BOOKSTORE_API_URL = ${jsonencode(var.api_url)};\n"
+  content_type = local.content_types.js
+}
+
+resource "aws_cloudfront_origin_access_control" "this" {
+  name                              = "${var.name}-web"
+  description                       = "CloudFront reads the page's bucket"
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  bucket = aws_s3_bucket.this.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "CloudFrontReadsObjects"
+        Effect    = "Allow"
+        Principal = { Service = "cloudfront.amazonaws.com" }
+        Action    = "s3:GetObject"
+        Resource  = "${aws_s3_bucket.this.arn}/*"
+        Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.this.arn } }
+      },
+      {
+        Sid       = "TlsOnly"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+    ]
+  })
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_cloudfront_response_headers_policy" "this" {
+  #checkov:skip=CKV_AWS_259:HSTS is set (one year, subdomains) without `preload`: that asks browsers to hard-code the whole domain, which for *.cloudfront.net is not ours to ask.
+  name = "${var.name}-web-security"
+  security_headers_config {
+    content_type_options {
+      override = true
+    }
+    frame_options {
+      frame_option = "DENY"
+      override     = true
+    }
+    strict_transport_security {
+      access_control_max_age_sec = 31536000
+      include_subdomains         = true
+      override                   = true
+    }
+    referrer_policy {
+      referrer_policy = "same-origin"
+      override        = true
+    }
+  }
+}
+
+data "aws_cloudfront_cache_policy" "optimized" {
+  name = "Managed-CachingOptimized"
+}
+
+resource "aws_cloudfront_distribution" "this" {
+  #checkov:skip=CKV_AWS_68:A static, read-only page with no forms posting to this origin; WAF's cost is not justified here.
+  #checkov:skip=CKV_AWS_86:Access logging needs a log bucket; enable it together with one when traffic analysis is wanted.
+  #checkov:skip=CKV_AWS_174:The default *.cloudfront.net certificate is used, whose TLS policy CloudFront fixes (TLSv1 floor); a custom domain with an ACM certificate would set TLSv1.2_2021.
+  #checkov:skip=CKV_AWS_310:One S3 origin; S3 is itself multi-AZ, a failover origin adds a second bucket to keep in sync.
+  #checkov:skip=CKV_AWS_374:The catalogue is public everywhere; no geo restriction is wanted.
+  #checkov:skip=CKV2_AWS_47:No WAF (see CKV_AWS_68).
+  #checkov:skip=CKV2_AWS_42:The default CloudFront certificate (see CKV_AWS_174).
+  enabled             = true
+  comment             = "${var.name} bookstore web page"
+  default_root_object = "index.html"
+  price_class         = var.price_class
+  http_version        = "http2and3"
+
+  origin {
+    domain_name              = aws_s3_bucket.this.bucket_regional_domain_name
+    origin_id                = "web"
+    origin_access_control_id = aws_cloudfront_origin_access_control.this.id
+  }
+
+  default_cache_behavior {
+    target_origin_id           = "web"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.optimized.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = true
+  }
+
+  tags = var.tags
+}

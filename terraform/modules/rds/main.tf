@@ -1,0 +1,113 @@
+resource "aws_db_subnet_group" "this" {
+  name       = var.name
+  subnet_ids = var.private_subnet_ids
+  tags       = var.tags
+}
+
+resource "aws_security_group" "this" {
+  name        = "${var.name}-mysql"
+  description = "MySQL reachable from the EKS nodes and the bastion only"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "mysql" {
+  for_each                     = toset(var.client_security_group_ids)
+  security_group_id            = aws_security_group.this.id
+  description                  = "MySQL from ${each.value}"
+  ip_protocol                  = "tcp"
+  from_port                    = 3306
+  to_port                      = 3306
+  referenced_security_group_id = each.value
+}
+
+data "aws_caller_identity" "current" {}
+
+resource "aws_kms_key" "this" {
+  description         = "${var.name} RDS storage and Performance Insights"
+  enable_key_rotation = true
+  # RDS uses the key through grants; the account administers it.
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "AccountAdministers"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
+      Action    = "kms:*"
+      Resource  = "*"
+    }]
+  })
+  tags = var.tags
+}
+
+# TLS only: the API connects with DB_SSL_MODE (preferred by default) and RDS presents a certificate.
+resource "aws_db_parameter_group" "this" {
+  name   = var.name
+  family = "mysql${var.engine_version}"
+  parameter {
+    name  = "require_secure_transport"
+    value = "1"
+  }
+  tags = var.tags
+}
+
+resource "aws_iam_role" "monitoring" {
+  name = "${var.name}-rds-monitoring"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "monitoring.rds.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  role       = aws_iam_role.monitoring.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_157:Multi-AZ is switched per environment (var.multi_az): on in prod, off in dev to halve its cost.
+  #checkov:skip=CKV_AWS_293:Deletion protection is switched per environment (var.deletion_protection): on in prod, off in dev so that it can be torn down.
+  identifier     = var.name
+  engine         = "mysql"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+
+  db_name                     = var.database_name
+  username                    = var.master_username
+  manage_master_user_password = true
+
+  allocated_storage     = var.allocated_storage_gb
+  max_allocated_storage = var.max_allocated_storage_gb
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = aws_kms_key.this.arn
+
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [aws_security_group.this.id]
+  parameter_group_name   = aws_db_parameter_group.this.name
+  publicly_accessible    = false
+  multi_az               = var.multi_az
+
+  iam_database_authentication_enabled = true
+  backup_retention_period             = var.backup_retention_days
+  copy_tags_to_snapshot               = true
+  deletion_protection                 = var.deletion_protection
+  skip_final_snapshot                 = false
+  final_snapshot_identifier           = "${var.name}-final"
+  auto_minor_version_upgrade          = true
+  enabled_cloudwatch_logs_exports     = ["error", "general", "slowquery"]
+
+  monitoring_interval                   = 60
+  monitoring_role_arn                   = aws_iam_role.monitoring.arn
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_retention_period = 7
+
+  tags       = var.tags
+  depends_on = [aws_iam_role_policy_attachment.monitoring]
+}

@@ -1,0 +1,99 @@
+variable "name" {
+  description = "Identifier of the database instance and prefix of its companions."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,50}$", var.name))
+    error_message = "name must be lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the database."
+  type        = string
+}
+
+variable "private_subnet_ids" {
+  description = "Private subnets (two AZs) of the DB subnet group."
+  type        = list(string)
+  validation {
+    condition     = length(var.private_subnet_ids) >= 2
+    error_message = "RDS needs subnets in at least two AZs."
+  }
+}
+
+variable "client_security_group_ids" {
+  description = "Security groups allowed to connect on 3306: the EKS nodes' and the bastion's."
+  type        = list(string)
+}
+
+variable "engine_version" {
+  description = "MySQL major.minor version."
+  type        = string
+  default     = "8.0"
+}
+
+variable "instance_class" {
+  description = "RDS instance class."
+  type        = string
+  default     = "db.t4g.micro"
+}
+
+variable "allocated_storage_gb" {
+  description = "Initial storage, in GiB."
+  type        = number
+  default     = 20
+  validation {
+    condition     = var.allocated_storage_gb >= 20
+    error_message = "At least 20 GiB."
+  }
+}
+
+variable "max_allocated_storage_gb" {
+  description = "Storage autoscaling ceiling, in GiB."
+  type        = number
+  default     = 100
+}
+
+variable "database_name" {
+  description = "Database (schema) created for the bookstore."
+  type        = string
+  default     = "bookstore"
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_]{0,63}$", var.database_name))
+    error_message = "database_name must be a valid MySQL identifier."
+  }
+}
+
+variable "master_username" {
+  description = "Master user name; its password is generated and kept in AWS Secrets Manager by RDS."
+  type        = string
+  default     = "bookstore"
+}
+
+variable "multi_az" {
+  description = "Run a standby in the second AZ."
+  type        = bool
+  default     = false
+}
+
+variable "deletion_protection" {
+  description = "Refuse to delete the database."
+  type        = bool
+  default     = true
+}
+
+variable "backup_retention_days" {
+  description = "Days of automated backups."
+  type        = number
+  default     = 7
+  validation {
+    condition     = var.backup_retention_days >= 1 && var.backup_retention_days <= 35
+    error_message = "backup_retention_days must be 1 to 35."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
