@@ -100,6 +100,7 @@ resource "aws_s3_object" "files" {
   source       = "${var.web_dir}/${each.value}"
   source_hash  = filemd5("${var.web_dir}/${each.value}")
   content_type = local.content_types[regex("[a-z]+$", each.value)]
+  depends_on   = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
 
 resource "aws_s3_object" "config" {
@@ -107,6 +108,7 @@ resource "aws_s3_object" "config" {
   key          = "config.js"
   content      = "window.BOOKSTORE_API_URL = ${jsonencode(var.api_url)};\n"
   content_type = local.content_types.js
+  depends_on   = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
 
 resource "aws_cloudfront_origin_access_control" "this" {
