@@ -38,27 +38,10 @@ resource "aws_vpc_security_group_egress_rule" "inside" {
   cidr_ipv4         = var.vpc_cidr
 }
 
-resource "aws_iam_role" "this" {
-  name = "${var.name}-bastion"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ec2.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "ssm" {
-  role       = aws_iam_role.this.name
-  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-}
-
-resource "aws_iam_instance_profile" "this" {
-  name = "${var.name}-bastion"
-  role = aws_iam_role.this.name
+module "role" {
+  source = "../instance-role"
+  name   = "${var.name}-bastion"
+  tags   = var.tags
 }
 
 resource "aws_instance" "this" {
@@ -67,7 +50,7 @@ resource "aws_instance" "this" {
   instance_type               = var.instance_type
   subnet_id                   = var.public_subnet_id
   vpc_security_group_ids      = [aws_security_group.this.id]
-  iam_instance_profile        = aws_iam_instance_profile.this.name
+  iam_instance_profile        = module.role.instance_profile_name
   key_name                    = var.key_name
   associate_public_ip_address = true
   monitoring                  = true

@@ -1,4 +1,3 @@
-data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 check "node_group_sizes" {
@@ -9,36 +8,18 @@ check "node_group_sizes" {
 }
 
 # One key for Kubernetes Secrets (envelope encryption) and the control plane logs.
-resource "aws_kms_key" "this" {
-  description         = "${var.cluster_name} EKS secrets and logs"
-  enable_key_rotation = true
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "AccountAdministers"
-        Effect    = "Allow"
-        Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
-        Action    = "kms:*"
-        Resource  = "*"
-      },
-      {
-        Sid       = "CloudWatchLogsUse"
-        Effect    = "Allow"
-        Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
-        Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-        Resource  = "*"
-      },
-    ]
-  })
-  tags = var.tags
+module "key" {
+  source          = "../kms-key"
+  description     = "${var.cluster_name} EKS secrets and logs"
+  cloudwatch_logs = true
+  tags            = var.tags
 }
 
 resource "aws_cloudwatch_log_group" "control_plane" {
   # The name EKS writes to.
   name              = "/aws/eks/${var.cluster_name}/cluster"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
+  kms_key_id        = module.key.arn
   tags              = var.tags
 }
 
@@ -80,7 +61,7 @@ resource "aws_eks_cluster" "this" {
   encryption_config {
     resources = ["secrets"]
     provider {
-      key_arn = aws_kms_key.this.arn
+      key_arn = module.key.arn
     }
   }
 

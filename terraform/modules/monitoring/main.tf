@@ -90,27 +90,15 @@ resource "aws_vpc_security_group_egress_rule" "internet" {
   cidr_ipv4         = "0.0.0.0/0"
 }
 
-resource "aws_iam_role" "this" {
-  name = "${var.name}-monitoring"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ec2.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "ssm" {
-  role       = aws_iam_role.this.name
-  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+module "role" {
+  source = "../instance-role"
+  name   = "${var.name}-monitoring"
+  tags   = var.tags
 }
 
 resource "aws_iam_role_policy" "describe_cluster" {
   name = "describe-cluster"
-  role = aws_iam_role.this.id
+  role = module.role.role_name
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
@@ -121,21 +109,16 @@ resource "aws_iam_role_policy" "describe_cluster" {
   })
 }
 
-resource "aws_iam_instance_profile" "this" {
-  name = "${var.name}-monitoring"
-  role = aws_iam_role.this.name
-}
-
 # Read-only access to the cluster for service discovery (pods, services, endpoints).
 resource "aws_eks_access_entry" "this" {
   cluster_name  = var.cluster_name
-  principal_arn = aws_iam_role.this.arn
+  principal_arn = module.role.role_arn
   tags          = var.tags
 }
 
 resource "aws_eks_access_policy_association" "view" {
   cluster_name  = var.cluster_name
-  principal_arn = aws_iam_role.this.arn
+  principal_arn = module.role.role_arn
   policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
   access_scope {
     type = "cluster"
@@ -148,7 +131,7 @@ resource "aws_instance" "this" {
   instance_type          = var.instance_type
   subnet_id              = var.private_subnet_id
   vpc_security_group_ids = [aws_security_group.this.id]
-  iam_instance_profile   = aws_iam_instance_profile.this.name
+  iam_instance_profile   = module.role.instance_profile_name
   user_data_base64       = data.cloudinit_config.this.rendered
   monitoring             = true
   ebs_optimized          = true

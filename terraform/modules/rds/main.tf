@@ -21,23 +21,10 @@ resource "aws_vpc_security_group_ingress_rule" "mysql" {
   referenced_security_group_id = each.value
 }
 
-data "aws_caller_identity" "current" {}
-
-resource "aws_kms_key" "this" {
-  description         = "${var.name} RDS storage and Performance Insights"
-  enable_key_rotation = true
-  # RDS uses the key through grants; the account administers it.
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "AccountAdministers"
-      Effect    = "Allow"
-      Principal = { AWS = "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root" }
-      Action    = "kms:*"
-      Resource  = "*"
-    }]
-  })
-  tags = var.tags
+module "key" {
+  source      = "../kms-key"
+  description = "${var.name} RDS storage and Performance Insights"
+  tags        = var.tags
 }
 
 # TLS only: the API connects with DB_SSL_MODE (preferred by default) and RDS presents a certificate.
@@ -85,7 +72,7 @@ resource "aws_db_instance" "this" {
   max_allocated_storage = var.max_allocated_storage_gb
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = aws_kms_key.this.arn
+  kms_key_id            = module.key.arn
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.this.id]
@@ -105,7 +92,7 @@ resource "aws_db_instance" "this" {
   monitoring_interval                   = 60
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
   performance_insights_enabled          = true
-  performance_insights_kms_key_id       = aws_kms_key.this.arn
+  performance_insights_kms_key_id       = module.key.arn
   performance_insights_retention_period = 7
 
   tags       = var.tags

@@ -68,27 +68,10 @@ resource "aws_vpc_security_group_egress_rule" "https" {
 }
 
 # Session Manager access for maintenance, besides the Access Server's own admin UI.
-resource "aws_iam_role" "this" {
-  name = "${var.name}-vpn"
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Effect    = "Allow"
-      Principal = { Service = "ec2.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-    }]
-  })
-  tags = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "ssm" {
-  role       = aws_iam_role.this.name
-  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-}
-
-resource "aws_iam_instance_profile" "this" {
-  name = "${var.name}-vpn"
-  role = aws_iam_role.this.name
+module "role" {
+  source = "../instance-role"
+  name   = "${var.name}-vpn"
+  tags   = var.tags
 }
 
 resource "aws_instance" "this" {
@@ -97,7 +80,7 @@ resource "aws_instance" "this" {
   instance_type          = var.instance_type
   subnet_id              = var.public_subnet_id
   vpc_security_group_ids = [aws_security_group.this.id]
-  iam_instance_profile   = aws_iam_instance_profile.this.name
+  iam_instance_profile   = module.role.instance_profile_name
   # It routes VPN clients' packets into the VPC.
   source_dest_check = false
   monitoring        = true
