@@ -13,20 +13,24 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY bookstore-api/Cargo.toml bookstore-api/
 COPY operator/Cargo.toml operator/
+COPY telemetry/Cargo.toml telemetry/
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    mkdir -p bookstore-api/src operator/src \
+    mkdir -p bookstore-api/src operator/src telemetry/src \
  && echo 'fn main() {}' > bookstore-api/src/main.rs && touch bookstore-api/src/lib.rs \
  && echo 'fn main() {}' > operator/src/main.rs && touch operator/src/lib.rs \
+ && touch telemetry/src/lib.rs \
  && cargo build --release --locked --workspace \
- && rm -rf bookstore-api/src operator/src
+ && rm -rf bookstore-api/src operator/src telemetry/src
 
 # Then the sources (migrations and the web page are compiled into the API binary).
 COPY bookstore-api/src bookstore-api/src
 COPY bookstore-api/migrations bookstore-api/migrations
 COPY bookstore-api/web bookstore-api/web
 COPY operator/src operator/src
+COPY telemetry/src telemetry/src
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     touch bookstore-api/src/main.rs bookstore-api/src/lib.rs operator/src/main.rs operator/src/lib.rs \
+          telemetry/src/lib.rs \
  && cargo build --release --locked --workspace --bins
 
 # Distroless: glibc and CA certificates, no shell; `nonroot` is uid/gid 65532, the user the

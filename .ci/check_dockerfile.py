@@ -1,7 +1,7 @@
 """Checks that a Dockerfile fits the workspace (no Docker engine runs here to build it):
-every path it copies from the context exists and is not excluded by .dockerignore, every binary
-it copies out of target/release is a binary of the workspace, and the stages `api` and
-`operator` exist.
+every path it copies from the context exists and is not excluded by .dockerignore, every
+workspace member's manifest and sources are copied, every binary it copies out of target/release
+is a binary of the workspace, and the stages `api` and `operator` exist.
 
 Usage: python3 check_dockerfile.py DOCKERFILE DOCKERIGNORE
 Prints each problem and exits 1 when there is one.
@@ -46,11 +46,16 @@ def ignored(path, patterns):
     return False
 
 
-def workspace_binaries():
+def workspace():
+    """The workspace's binaries, and its members' directories relative to the root."""
     metadata = json.loads(subprocess.check_output(
         ["cargo", "metadata", "--no-deps", "--format-version", "1", "--offline"], text=True))
-    return {target["name"] for package in metadata["packages"]
-            for target in package["targets"] if "bin" in target["kind"]}
+    root = metadata["workspace_root"]
+    binaries = {target["name"] for package in metadata["packages"]
+                for target in package["targets"] if "bin" in target["kind"]}
+    members = {os.path.relpath(os.path.dirname(package["manifest_path"]), root)
+               for package in metadata["packages"]}
+    return binaries, members
 
 
 def main():
@@ -58,8 +63,8 @@ def main():
     root = os.path.dirname(os.path.abspath(dockerignore))
     with open(dockerignore, encoding="utf-8") as f:
         patterns = [l.strip() for l in f if l.strip() and not l.startswith("#")]
-    binaries = workspace_binaries()
-    stages, problems, copied_binaries = set(), [], set()
+    binaries, members = workspace()
+    stages, problems, copied_binaries, copied = set(), [], set(), set()
     for word, args in instructions(dockerfile):
         if word == "FROM":
             parts = args.split()
@@ -71,6 +76,8 @@ def main():
             sources = [p for p in parts if not p.startswith("--")][:-1]
             from_stage = any(flag.startswith("--from=") for flag in flags)
             for source in sources:
+                if not from_stage:
+                    copied.add(source.rstrip("/"))
                 if from_stage:
                     if "/target/release/" in source:
                         name = source.rsplit("/", 1)[-1]
@@ -81,6 +88,10 @@ def main():
                     problems.append(f"COPY source {source!r} does not exist")
                 elif source not in ("./", ".") and ignored(source, patterns):
                     problems.append(f"COPY source {source!r} is excluded by .dockerignore")
+    for member in sorted(members):
+        for needed in (f"{member}/Cargo.toml", f"{member}/src"):
+            if needed not in copied:
+                problems.append(f"workspace member {member!r}: {needed} is never copied into the build")
     for stage in sorted(REQUIRED_STAGES - stages):
         problems.append(f"no stage named {stage!r} (docker build --target {stage})")
     for name in sorted(binaries - copied_binaries):

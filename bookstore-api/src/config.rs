@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use bookstore_telemetry::LogFormat;
+use clap::{Args, Parser, Subcommand};
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 
 const ENV_HELP: &str = "\
@@ -34,14 +35,6 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Pretty,
-    /// One JSON object per line, for log collectors.
-    Json,
 }
 
 /// Raw settings as given; [`Settings::resolve`] checks how they fit together.

@@ -7,4 +7,3 @@ pub mod config;
 pub mod http;
 pub mod server;
 pub mod store;
-pub mod telemetry;

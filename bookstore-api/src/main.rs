@@ -6,7 +6,6 @@ use clap::Parser;
 
 use bookstore_api::config::{Cli, Command};
 use bookstore_api::server::{self, Application};
-use bookstore_api::telemetry;
 
 /// Invalid configuration (the same code clap uses for bad arguments).
 const EXIT_CONFIG: u8 = 2;
@@ -26,7 +25,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    telemetry::init(config.log_format);
+    bookstore_telemetry::init(config.log_format);
     tracing::info!(database = %config.database.describe(), "configuration loaded");
 
     let command = cli.command.unwrap_or(Command::Serve);

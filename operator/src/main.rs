@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use bookstore_telemetry::LogFormat;
+use clap::{Parser, Subcommand};
 use kube::CustomResourceExt;
 use kube::runtime::events::{Recorder, Reporter};
 
@@ -64,12 +65,6 @@ struct RunArgs {
     log_format: LogFormat,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Pretty,
-    Json,
-}
-
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Crd => match yaml_serde::to_string(&Bookstore::crd()) {
@@ -95,7 +90,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Run(args) => {
-            init_logging(args.log_format);
+            bookstore_telemetry::init(args.log_format);
             match actix_web::rt::System::new().block_on(run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => fail(&message),
@@ -117,22 +112,6 @@ fn print_out(text: &str) -> ExitCode {
 fn fail(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::FAILURE
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .try_init(),
-    };
 }
 
 async fn run(args: RunArgs) -> Result<(), String> {

@@ -5,8 +5,9 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
-use bookstore_api::config::{Config, DatabaseConfig, LogFormat, PoolConfig};
+use bookstore_api::config::{Config, DatabaseConfig, PoolConfig};
 use bookstore_api::server::Application;
+use bookstore_telemetry::LogFormat;
 use serde_json::{Value, json};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use tokio::net::{TcpListener, TcpStream};

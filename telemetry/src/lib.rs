@@ -1,8 +1,15 @@
-//! Log output: `RUST_LOG` filters, `LOG_FORMAT` picks human lines or JSON.
+//! Log output for both binaries: `RUST_LOG` filters, `LOG_FORMAT` picks human lines or JSON.
 
+use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
