@@ -67,10 +67,6 @@ impl Application {
         self.addr
     }
 
-    pub fn handle(&self) -> actix_web::dev::ServerHandle {
-        self.server.handle()
-    }
-
     /// Serves until a shutdown signal (or a handle's stop) has drained the requests, then closes
     /// the database pool.
     pub async fn run_until_stopped(self) -> io::Result<()> {

@@ -17,11 +17,8 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, Resource, web};
 
-pub use books::BookList;
-pub use error::{ApiError, ErrorCode};
+pub use error::ApiError;
 pub use metrics::Metrics;
-pub use observe::REQUEST_ID;
-pub use openapi::ApiDoc;
 
 use crate::store::BookStore;
 

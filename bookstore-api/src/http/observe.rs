@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use super::AppState;
 
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// Keeps a caller's request id when it is short printable ASCII (it ends up in logs); otherwise
