@@ -1,30 +1,55 @@
-//! Wiring the controller: which objects are watched and how their events map to Bookstores.
+//! Wiring the controller: what is watched, what each watch keeps in the caches, which of its
+//! events are worth a reconcile, and how they map to Bookstores.
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::Api;
-use kube::runtime::controller::Controller;
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
-use kube::{Client, ResourceExt};
+use kube::core::PartialObjectMeta;
+use kube::runtime::controller::{self, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource, ResourceExt};
+use serde_json::json;
 
+use crate::cache::Caches;
 use crate::children::MANAGER;
 use crate::crd::Bookstore;
 use crate::metrics::Metrics;
-use crate::reconcile::{Context, error_policy, reconcile};
+use crate::reconcile::{Context, RESYNC, error_policy, reconcile};
 
-/// A Kubernetes client that counts its requests by verb.
-pub async fn client(metrics: Arc<Metrics>) -> Result<Client, kube::Error> {
+/// Events for one Bookstore within this time make one reconcile.
+const DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// A Kubernetes client that counts its requests by verb, and names this replica in its
+/// User-Agent (`bookstore-operator/VERSION (IDENTITY)`, as the API server's audit log shows it).
+pub async fn client(metrics: Arc<Metrics>, identity: &str) -> Result<Client, kube::Error> {
     let config = kube::Config::infer()
         .await
         .map_err(kube::Error::InferConfig)?;
+    let user_agent = http::HeaderValue::from_str(&format!(
+        "bookstore-operator/{} ({identity})",
+        env!("CARGO_PKG_VERSION")
+    ))
+    .ok();
     let count =
-        tower::util::MapRequestLayer::new(move |request: http::Request<kube::client::Body>| {
+        tower::util::MapRequestLayer::new(move |mut request: http::Request<kube::client::Body>| {
             metrics.observe_kube_request(verb(&request));
+            if let Some(user_agent) = &user_agent {
+                request
+                    .headers_mut()
+                    .insert(http::header::USER_AGENT, user_agent.clone());
+            }
             request
         });
     Ok(kube::client::ClientBuilder::try_from(config)?
@@ -49,58 +74,260 @@ fn verb<B>(request: &http::Request<B>) -> &'static str {
     }
 }
 
-/// Runs the controller until `shutdown` resolves (or a signal arrives).
-pub async fn run(
-    context: Arc<Context>,
-    store_out: impl FnOnce(Store<Bookstore>),
-    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
-) {
-    let client = context.client.clone();
-    let owned =
-        watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
-    let controller = Controller::new(
-        Api::<Bookstore>::all(client.clone()),
-        watcher::Config::default(),
-    );
-    let bookstores = controller.store();
-    store_out(bookstores.clone());
-    controller
-        .owns(Api::<Deployment>::all(client.clone()), owned.clone())
-        .owns(Api::<Service>::all(client.clone()), owned.clone())
-        .owns(Api::<HorizontalPodAutoscaler>::all(client.clone()), owned)
-        // Secrets: the `<name>-db` children, and the password Secrets Bookstores reference, so a
-        // Secret created late is picked up at once.
-        .watches(
-            Api::<Secret>::all(client),
-            watcher::Config::default(),
-            move |secret| bookstores_for_secret(&bookstores, &secret),
-        )
-        .graceful_shutdown_on(shutdown)
-        .shutdown_on_signal()
-        .run(reconcile, error_policy, context)
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                tracing::debug!(error = %error, "reconcile did not complete");
-            }
-        })
-        .await;
+type Triggers<K> = BoxStream<'static, Result<K, watcher::Error>>;
+
+/// The watches, before they run: the controller polls them, which fills the caches.
+pub struct Watches {
+    bookstores: Triggers<Bookstore>,
+    deployments: Triggers<Deployment>,
+    services: Triggers<Service>,
+    autoscalers: Triggers<HorizontalPodAutoscaler>,
+    secrets: Triggers<Secret>,
+    secret_metadata: Triggers<PartialObjectMeta<Secret>>,
 }
 
-/// The Bookstores a Secret concerns: its owner, and those whose password it holds.
-fn bookstores_for_secret(
+/// Sets up every watch and the caches they fill.
+pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
+    let all = watcher::Config::default;
+    let labelled = || all().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
+    let (bookstores, bookstore_writer) = reflector::store();
+    let (deployments, deployment_writer) = reflector::store();
+    let (services, service_writer) = reflector::store();
+    let (autoscalers, autoscaler_writer) = reflector::store();
+    let (secrets, secret_writer) = reflector::store();
+    let (secret_metadata, secret_metadata_writer) = reflector::store();
+    let caches = Caches {
+        bookstores,
+        deployments,
+        services,
+        autoscalers,
+        secrets,
+        secret_metadata,
+    };
+    let watches = Watches {
+        bookstores: triggers(
+            watcher(Api::<Bookstore>::all(client.clone()), all()).modify(forget_managed_fields),
+            bookstore_writer,
+            |b: &Bookstore| {
+                digest(&json!([
+                    b.metadata.generation,
+                    b.metadata.labels,
+                    b.metadata.annotations
+                ]))
+            },
+            metrics,
+        ),
+        deployments: triggers(
+            watcher(Api::<Deployment>::all(client.clone()), labelled())
+                .modify(keep_own_apply_fields),
+            deployment_writer,
+            deployment_relevance,
+            metrics,
+        ),
+        services: triggers(
+            watcher(Api::<Service>::all(client.clone()), labelled()).modify(forget_managed_fields),
+            service_writer,
+            |s: &Service| {
+                let balancer = s.status.as_ref().map(|status| &status.load_balancer);
+                digest(&json!([identity(&s.metadata), s.spec, balancer]))
+            },
+            metrics,
+        ),
+        autoscalers: triggers(
+            watcher(
+                Api::<HorizontalPodAutoscaler>::all(client.clone()),
+                labelled(),
+            )
+            .modify(forget_managed_fields),
+            autoscaler_writer,
+            // Spec changes bump the generation; status churn is not the operator's concern.
+            |h: &HorizontalPodAutoscaler| digest(&identity(&h.metadata)),
+            metrics,
+        ),
+        secrets: triggers(
+            watcher(Api::<Secret>::all(client.clone()), labelled()).modify(forget_managed_fields),
+            secret_writer,
+            |s: &Secret| digest(&json!(s.metadata.resource_version)),
+            metrics,
+        ),
+        // Every Secret, metadata only and without annotations (which may hold a copy of the
+        // data, as kubectl's last-applied-configuration does).
+        secret_metadata: triggers(
+            watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), all()).modify(
+                |meta: &mut PartialObjectMeta<Secret>| {
+                    meta.metadata.managed_fields = None;
+                    meta.metadata.annotations = None;
+                },
+            ),
+            secret_metadata_writer,
+            |s: &PartialObjectMeta<Secret>| digest(&json!(s.metadata.resource_version)),
+            metrics,
+        ),
+    };
+    (caches, watches)
+}
+
+/// Runs the controller until `shutdown` resolves. `concurrency` bounds parallel reconciles.
+pub async fn run(
+    context: Arc<Context>,
+    watches: Watches,
+    concurrency: u16,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let bookstores = context.caches.bookstores.clone();
+    let referencing = bookstores.clone();
+    let controller = Controller::for_stream(watches.bookstores, bookstores)
+        .with_config(
+            controller::Config::default()
+                .concurrency(concurrency)
+                .debounce(DEBOUNCE),
+        )
+        .owns_stream(watches.deployments)
+        .owns_stream(watches.services)
+        .owns_stream(watches.autoscalers)
+        .owns_stream(watches.secrets)
+        .watches_stream(watches.secret_metadata, move |secret| {
+            bookstores_referencing(&referencing, &secret)
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, Arc::clone(&context))
+        .for_each(|result| async move {
+            match result {
+                Ok(_) => {}
+                // Logged by the error policy, with the reason.
+                Err(controller::Error::ReconcilerFailed(..)) => {}
+                // A Bookstore deleted before its turn came.
+                Err(controller::Error::ObjectNotFound(object)) => {
+                    tracing::debug!(%object, "gone before it was reconciled");
+                }
+                Err(error) => tracing::warn!(error = %error, "controller error"),
+            }
+        });
+    let janitor = async {
+        let mut every = tokio::time::interval(RESYNC);
+        loop {
+            every.tick().await;
+            context.prune();
+        }
+    };
+    tokio::select! {
+        () = controller => {}
+        () = janitor => {}
+    }
+}
+
+/// Reflects a watch into its cache and yields the objects whose `relevant` digest changed, and
+/// deleted ones, as reconcile triggers. Watch errors are retried with backoff, and reported.
+fn triggers<K>(
+    events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    writer: reflector::store::Writer<K>,
+    relevant: fn(&K) -> u64,
+    metrics: &Arc<Metrics>,
+) -> Triggers<K>
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    let metrics = Arc::clone(metrics);
+    let resource = K::plural(&()).into_owned();
+    let mut seen: HashMap<ObjectRef<K>, u64> = HashMap::new();
+    // The objects listed by a re-list in progress: the others were deleted meanwhile.
+    let mut relisted: Option<HashSet<ObjectRef<K>>> = None;
+    reflector::reflector(writer, events.default_backoff())
+        .filter_map(move |event| {
+            let trigger = match event {
+                Ok(watcher::Event::Init) => {
+                    relisted = Some(HashSet::new());
+                    None
+                }
+                Ok(watcher::Event::InitDone) => {
+                    if let Some(listed) = relisted.take() {
+                        seen.retain(|object, _| listed.contains(object));
+                    }
+                    None
+                }
+                Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
+                    let reference = ObjectRef::from_obj(&object);
+                    if let Some(listed) = relisted.as_mut() {
+                        listed.insert(reference.clone());
+                    }
+                    let digest = relevant(&object);
+                    (seen.insert(reference, digest) != Some(digest)).then_some(Ok(object))
+                }
+                Ok(watcher::Event::Delete(object)) => {
+                    seen.remove(&ObjectRef::from_obj(&object));
+                    Some(Ok(object))
+                }
+                Err(error) => {
+                    tracing::warn!(resource = %resource, error = %error, "watch failed; retrying");
+                    metrics.observe_watch_error(&resource);
+                    None
+                }
+            };
+            std::future::ready(trigger)
+        })
+        .boxed()
+}
+
+fn digest(value: &serde_json::Value) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.to_string().hash(&mut hasher);
+    hasher.finish()
+}
+
+/// What identifies a child's desired state: its spec generation and the metadata the operator
+/// sets (a changed label or owner reference is drift too).
+fn identity(meta: &ObjectMeta) -> serde_json::Value {
+    json!([
+        meta.generation,
+        meta.labels,
+        meta.annotations,
+        meta.owner_references
+    ])
+}
+
+/// Spec changes, and the status figures a Bookstore reports; not every status heartbeat.
+fn deployment_relevance(deployment: &Deployment) -> u64 {
+    let status = deployment.status.as_ref();
+    let failures: Vec<_> = status
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|c| c.type_ == "ReplicaFailure")
+        .map(|c| (&c.status, &c.message))
+        .collect();
+    digest(&json!([
+        identity(&deployment.metadata),
+        status.map(|s| json!([
+            s.observed_generation,
+            s.replicas,
+            s.ready_replicas,
+            s.updated_replicas
+        ])),
+        failures,
+    ]))
+}
+
+fn forget_managed_fields<K: Resource>(object: &mut K) {
+    object.meta_mut().managed_fields = None;
+}
+
+/// Deployments keep the operator's own apply entry: it tells who holds `spec.replicas`.
+fn keep_own_apply_fields(deployment: &mut Deployment) {
+    if let Some(entries) = deployment.metadata.managed_fields.as_mut() {
+        entries.retain(|entry| {
+            entry.manager.as_deref() == Some(MANAGER) && entry.operation.as_deref() == Some("Apply")
+        });
+    }
+}
+
+/// The Bookstores whose password a Secret holds.
+fn bookstores_referencing(
     bookstores: &Store<Bookstore>,
-    secret: &Secret,
+    secret: &PartialObjectMeta<Secret>,
 ) -> Vec<ObjectRef<Bookstore>> {
     let namespace = secret.namespace().unwrap_or_default();
     let name = secret.name_any();
-    let owners = secret
-        .owner_references()
-        .iter()
-        .filter(|owner| {
-            owner.kind == "Bookstore" && owner.api_version.starts_with(crate::crd::GROUP)
-        })
-        .map(|owner| ObjectRef::new(&owner.name).within(&namespace));
-    let referencing = bookstores
+    bookstores
         .state()
         .into_iter()
         .filter(|bookstore| {
@@ -109,12 +336,14 @@ fn bookstores_for_secret(
                     .database()
                     .is_some_and(|db| db.password_secret_ref.name == name)
         })
-        .map(|bookstore| ObjectRef::from_obj(bookstore.as_ref()));
-    owners.chain(referencing).collect()
+        .map(|bookstore| ObjectRef::from_obj(bookstore.as_ref()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use futures_util::stream;
+
     use super::*;
 
     #[test]
@@ -150,24 +379,87 @@ mod tests {
         assert_eq!(verb(&request(http::Method::DELETE, "/x")), "delete");
     }
 
-    #[test]
-    fn a_password_secret_maps_to_the_bookstores_that_reference_it() {
-        let (reader, mut writer) = kube::runtime::reflector::store::<Bookstore>();
-        let shop = crate::children::fixtures::bookstore(crate::children::fixtures::with_database());
-        writer.apply_watcher_event(&watcher::Event::Apply(shop));
-        let secret = |namespace: &str, name: &str| Secret {
-            metadata: kube::api::ObjectMeta {
+    fn secret_metadata(namespace: &str, name: &str) -> PartialObjectMeta<Secret> {
+        PartialObjectMeta {
+            metadata: ObjectMeta {
                 name: Some(name.into()),
                 namespace: Some(namespace.into()),
                 ..Default::default()
             },
-            ..Secret::default()
-        };
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_password_secret_maps_to_the_bookstores_that_reference_it() {
+        let (reader, mut writer) = reflector::store::<Bookstore>();
+        let shop = crate::children::fixtures::bookstore(crate::children::fixtures::with_database());
+        writer.apply_watcher_event(&watcher::Event::Apply(shop));
         assert_eq!(
-            bookstores_for_secret(&reader, &secret("books", "db-password")),
+            bookstores_referencing(&reader, &secret_metadata("books", "db-password")),
             [ObjectRef::new("shop").within("books")]
         );
-        assert!(bookstores_for_secret(&reader, &secret("other", "db-password")).is_empty());
-        assert!(bookstores_for_secret(&reader, &secret("books", "unrelated")).is_empty());
+        assert!(
+            bookstores_referencing(&reader, &secret_metadata("other", "db-password")).is_empty()
+        );
+        assert!(bookstores_referencing(&reader, &secret_metadata("books", "unrelated")).is_empty());
+    }
+
+    fn deployment(ready: i32, heartbeat: u32) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": "shop", "namespace": "books", "uid": "u", "generation": 1},
+            "status": {"observedGeneration": 1, "replicas": 2, "readyReplicas": ready,
+                       "conditions": [{"type": "Progressing", "status": "True",
+                                      "lastUpdateTime": format!("2026-11-27T10:00:{heartbeat:02}Z")}]}
+        }))
+        .expect("deployment")
+    }
+
+    #[tokio::test]
+    async fn only_relevant_changes_and_deletions_trigger_a_reconcile() {
+        let events = vec![
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(deployment(0, 1))),
+            Ok(watcher::Event::InitDone),
+            // A status heartbeat: nothing the Bookstore reports changed.
+            Ok(watcher::Event::Apply(deployment(0, 2))),
+            Err(watcher::Error::NoResourceVersion),
+            Ok(watcher::Event::Apply(deployment(1, 3))),
+            Ok(watcher::Event::Delete(deployment(1, 3))),
+        ];
+        let (cache, writer) = reflector::store::<Deployment>();
+        let metrics = Arc::new(Metrics::default());
+        let triggered: Vec<_> =
+            triggers(stream::iter(events), writer, deployment_relevance, &metrics)
+                .map(|d| d.expect("no error").status.and_then(|s| s.ready_replicas))
+                .collect()
+                .await;
+        assert_eq!(
+            triggered,
+            [Some(0), Some(1), Some(1)],
+            "listed, ready, deleted"
+        );
+        assert!(cache.state().is_empty(), "the cache follows every event");
+        let reported = metrics.render().expect("metrics");
+        assert!(
+            reported.contains(r#"bookstore_operator_watch_errors_total{resource="deployments"} 1"#),
+            "a watch error is counted: {reported}"
+        );
+    }
+
+    #[test]
+    fn only_the_operators_own_apply_entry_is_kept() {
+        let mut deployment: Deployment = serde_json::from_value(json!({
+            "metadata": {"managedFields": [
+                {"manager": "bookstore-operator", "operation": "Apply", "fieldsV1": {"f:spec": {}}},
+                {"manager": "bookstore-operator", "operation": "Update"},
+                {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"}
+            ]}
+        }))
+        .expect("deployment");
+        keep_own_apply_fields(&mut deployment);
+        let kept = deployment.metadata.managed_fields.expect("entries");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].operation.as_deref(), Some("Apply"));
     }
 }

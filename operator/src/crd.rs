@@ -8,10 +8,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{
     Affinity, EnvVar, LocalObjectReference, ResourceRequirements, Toleration,
 };
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::{CustomResource, KubeSchema};
+use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::rules;
 
 pub const GROUP: &str = "bookstore.dev";
 pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "quay.io/prometheus/node-exporter:v1.9.1";
@@ -26,17 +29,18 @@ pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "quay.io/prometheus/node-exporter:
     kind = "Bookstore",
     plural = "bookstores",
     shortname = "bks",
+    category = "bookstore",
     namespaced,
     status = "BookstoreStatus",
     doc = "A bookstore: the bookstore-api service, its scaling, exposure, database and monitoring.",
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Replicas","type":"string","description":"Ready/desired API pods","jsonPath":".status.replicasReady"}"#,
     printcolumn = r#"{"name":"URL","type":"string","jsonPath":".status.url"}"#,
-    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    validation = rules::NAME_IS_DNS_LABEL.to_rule()
 )]
-#[x_kube(validation = Rule::new(
-    "!self.autoscaling.enabled || (self.replicas >= self.autoscaling.minReplicas && self.replicas <= self.autoscaling.maxReplicas)"
-).message("replicas must lie between autoscaling.minReplicas and autoscaling.maxReplicas while autoscaling is enabled"))]
+#[x_kube(validation = rules::REPLICAS_WITHIN_AUTOSCALING.to_rule())]
+#[x_kube(validation = rules::AUTOSCALING_NEEDS_CPU_REQUEST.to_rule())]
 #[serde(rename_all = "camelCase")]
 pub struct BookstoreSpec {
     /// The bookstore-api container image, e.g. `ghcr.io/example/bookstore-api:0.1.0`.
@@ -52,7 +56,8 @@ pub struct BookstoreSpec {
     pub image_pull_secrets: Vec<LocalObjectReference>,
 
     /// Starting number of API pods with autoscaling, or the fixed number without it. Ignored
-    /// (one pod) when no `database` is set.
+    /// (one pod) when no `database` is set. With autoscaling it must lie within
+    /// `[minReplicas, maxReplicas]`.
     #[serde(default = "default_replicas")]
     #[schemars(range(min = 0, max = 100))]
     pub replicas: i32,
@@ -76,7 +81,7 @@ pub struct BookstoreSpec {
     pub monitoring: Monitoring,
 
     /// Compute resources of the API container. The CPU request is what the autoscaler's
-    /// utilisation target is measured against.
+    /// utilisation target is measured against, so autoscaling needs one.
     #[serde(default = "default_resources")]
     pub resources: ResourceRequirements,
 
@@ -120,7 +125,7 @@ impl PullPolicy {
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
-#[x_kube(validation = Rule::new("self.maxReplicas >= self.minReplicas").message("maxReplicas must not be less than minReplicas"))]
+#[x_kube(validation = rules::MAX_AT_LEAST_MIN.to_rule())]
 #[serde(rename_all = "camelCase")]
 pub struct Autoscaling {
     /// Scale the API between minReplicas and maxReplicas on CPU utilisation.
@@ -233,7 +238,8 @@ pub struct Monitoring {
     pub node_exporter: NodeExporter,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[x_kube(validation = rules::NODE_EXPORTER_PORT_FREE.to_rule())]
 #[serde(rename_all = "camelCase")]
 pub struct NodeExporter {
     /// Run node-exporter beside each API container.
@@ -339,6 +345,50 @@ pub fn resources(requests: &[(&str, &str)], limits: &[(&str, &str)]) -> Resource
         limits: quantities(limits),
         ..ResourceRequirements::default()
     }
+}
+
+/// The CRD as installed: generated from these types, with descriptions made for
+/// `kubectl explain` (the line breaks of wrapped doc comments are not kept).
+pub fn definition() -> CustomResourceDefinition {
+    let mut crd = Bookstore::crd();
+    if let Some(version) = crd.spec.versions.first_mut()
+        && let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+    {
+        let mut value = serde_json::to_value(&*schema).unwrap_or_default();
+        unwrap_descriptions(&mut value);
+        if let Ok(unwrapped) = serde_json::from_value(value) {
+            *schema = unwrapped;
+        }
+    }
+    crd
+}
+
+/// Joins the lines of every `description` into one paragraph per blank-line-separated block.
+fn unwrap_descriptions(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                match child {
+                    serde_json::Value::String(text) if key == "description" => {
+                        *text = unwrap_lines(text);
+                    }
+                    _ => unwrap_descriptions(child),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+        _ => {}
+    }
+}
+
+fn unwrap_lines(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| paragraph.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 impl Bookstore {

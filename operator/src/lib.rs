@@ -1,16 +1,23 @@
 //! The bookstore operator: reconciles `Bookstore` resources into the workload that runs the API.
 //!
-//! Data flows crd (spec) → validate → children (desired objects) → reconcile (apply, observe)
-//! → status (conditions) and Events.
+//! Data flows crd (spec, with `rules`) → validate → password (input) → children (desired
+//! objects) → compare with the caches → apply (only what differs) → status (conditions) and
+//! Events. `controller` wires the watches that fill the caches and trigger reconciles.
 
+pub mod apply;
+pub mod cache;
 pub mod children;
+pub mod compare;
 pub mod controller;
 pub mod crd;
+pub mod error;
 pub mod leader;
 pub mod metrics;
+pub mod password;
 pub mod rbac;
 pub mod reconcile;
 pub mod render;
+pub mod rules;
 pub mod server;
 pub mod status;
 pub mod validate;

@@ -3,19 +3,17 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bookstore_telemetry::LogFormat;
 use clap::{Parser, Subcommand};
-use kube::CustomResourceExt;
 use kube::runtime::events::{Recorder, Reporter};
 
-use bookstore_operator::crd::Bookstore;
-use bookstore_operator::leader::Leadership;
+use bookstore_operator::leader::{self, Candidate};
 use bookstore_operator::metrics::Metrics;
 use bookstore_operator::reconcile::Context;
-use bookstore_operator::{controller, render, server};
+use bookstore_operator::{controller, crd, render, server};
 
 #[derive(Parser)]
 #[command(name = "bookstore-operator", version, about)]
@@ -54,12 +52,16 @@ struct RunArgs {
     /// Name of the leader election Lease.
     #[arg(long, env = "LEASE_NAME", default_value = "bookstore-operator")]
     lease_name: String,
-    /// Namespace of the Lease (the operator's own namespace).
-    #[arg(long, env = "POD_NAMESPACE", default_value = "bookstore-system")]
-    lease_namespace: String,
-    /// This replica's identity in the election and in Events (the pod name).
-    #[arg(long, env = "POD_NAME", default_value = "bookstore-operator")]
-    pod_name: String,
+    /// Namespace of the Lease (the operator's own namespace) [default: the kubeconfig's namespace]
+    #[arg(long, env = "POD_NAMESPACE")]
+    lease_namespace: Option<String>,
+    /// This replica's identity in the election and in Events (the pod name) [default: host name
+    /// and a random suffix]
+    #[arg(long, env = "POD_NAME")]
+    pod_name: Option<String>,
+    /// Bookstores reconciled at the same time.
+    #[arg(long, env = "CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
@@ -67,7 +69,7 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Crd => match yaml_serde::to_string(&Bookstore::crd()) {
+        Command::Crd => match yaml_serde::to_string(&crd::definition()) {
             Ok(yaml) => print_out(&yaml),
             Err(error) => fail(&format!("cannot print the CRD: {error}")),
         },
@@ -91,7 +93,14 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => {
             bookstore_telemetry::init(args.log_format);
-            match actix_web::rt::System::new().block_on(run(args)) {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => return fail(&format!("cannot start the runtime: {error}")),
+            };
+            match runtime.block_on(run(args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => fail(&message),
             }
@@ -116,61 +125,106 @@ fn fail(message: &str) -> ExitCode {
 
 async fn run(args: RunArgs) -> Result<(), String> {
     let metrics = Arc::new(Metrics::default());
-    let state = server::State {
-        metrics: Arc::clone(&metrics),
-        ready: Arc::default(),
-        bookstores: Arc::new(OnceLock::new()),
-    };
-    let http = server::serve(args.metrics_addr, state.clone())
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
+        .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.metrics_addr))?;
-    let http_handle = http.handle();
-    actix_web::rt::spawn(http);
-
-    let client = controller::client(Arc::clone(&metrics))
+    let identity = args.pod_name.unwrap_or_else(leader::default_identity);
+    let client = controller::client(Arc::clone(&metrics), &identity)
         .await
         .map_err(|e| format!("no Kubernetes configuration: {e}"))?;
-    state.ready.store(true, Ordering::Release);
+    let (caches, watches) = controller::watch(&client, &metrics);
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = server::State {
+        metrics: Arc::clone(&metrics),
+        ready: Arc::clone(&ready),
+        bookstores: caches.bookstores.clone(),
+    };
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(server::serve(listener, state, async {
+        let _ = http_stopped.await;
+    }));
+    ready.store(true, Ordering::Release);
 
     let reporter = Reporter {
         controller: "bookstore-operator".to_owned(),
-        instance: Some(args.pod_name.clone()),
+        instance: Some(identity.clone()),
     };
     let context = Arc::new(Context::new(
         client.clone(),
         Recorder::new(client.clone(), reporter),
-        metrics,
+        Arc::clone(&metrics),
+        caches,
     ));
-    let store_out = |store| {
-        let _ = state.bookstores.set(store);
-    };
+    let (stop_controller, controller_stopped) = tokio::sync::oneshot::channel::<()>();
+    let controller = controller::run(context, watches, args.concurrency, async {
+        let _ = controller_stopped.await;
+    });
+    tokio::pin!(controller);
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+
     let outcome = if args.leader_election {
-        let leadership = Leadership::acquire(
-            client,
-            &args.lease_namespace,
-            &args.lease_name,
-            &args.pod_name,
-        )
-        .await
-        .map_err(|e| format!("leader election failed: {e}"))?;
-        let stopped_by_loss = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = Arc::clone(&stopped_by_loss);
-        controller::run(context, store_out, async move {
-            leadership.lost().await;
-            flag.store(true, Ordering::Release);
-        })
-        .await;
-        if stopped_by_loss.load(Ordering::Acquire) {
-            Err(
-                "leadership lost; exiting so that a fresh replica can stand for election"
-                    .to_owned(),
-            )
-        } else {
-            Ok(())
+        let namespace = args
+            .lease_namespace
+            .unwrap_or_else(|| client.default_namespace().to_owned());
+        let candidate = Candidate::new(client.clone(), &namespace, &args.lease_name, &identity);
+        let mut leadership = tokio::select! {
+            led = candidate.lead() => led.map_err(|e| e.to_string())?,
+            () = &mut signal => return Ok(()),
+        };
+        metrics.set_leader(true);
+        tokio::select! {
+            () = &mut controller => Ok(()),
+            // Stop at once: dropping the controller cancels reconciles in flight.
+            reason = leadership.lost() => Err(format!(
+                "leadership lost ({reason}); exiting so that a fresh replica can stand for election"
+            )),
+            () = &mut signal => {
+                let _ = stop_controller.send(());
+                controller.await;
+                leadership.release().await;
+                Ok(())
+            }
         }
     } else {
-        controller::run(context, store_out, std::future::pending()).await;
+        metrics.set_leader(true);
+        tokio::select! {
+            () = &mut controller => {}
+            () = &mut signal => {
+                let _ = stop_controller.send(());
+                controller.await;
+            }
+        }
         Ok(())
     };
-    http_handle.stop(true).await;
+    metrics.set_leader(false);
+    let _ = stop_http.send(());
+    let _ = http.await;
     outcome
+}
+
+/// SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(stream) => stream,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+    tracing::info!("shutting down");
 }

@@ -25,6 +25,11 @@ struct VerbLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResourceLabels {
+    resource: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ReadyLabels {
     ready: &'static str,
 }
@@ -43,6 +48,8 @@ pub struct Metrics {
     kube_requests: Family<VerbLabels, Counter>,
     bookstores: Family<ReadyLabels, Gauge>,
     bookstore_ready: Family<BookstoreLabels, Gauge>,
+    watch_errors: Family<ResourceLabels, Counter>,
+    leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -54,6 +61,8 @@ impl Default for Metrics {
         let kube_requests = Family::<VerbLabels, Counter>::default();
         let bookstores = Family::<ReadyLabels, Gauge>::default();
         let bookstore_ready = Family::<BookstoreLabels, Gauge>::default();
+        let watch_errors = Family::<ResourceLabels, Counter>::default();
+        let leader = Gauge::default();
         registry.register(
             "reconciliations",
             "Reconciliations, by result (success or error)",
@@ -84,6 +93,16 @@ impl Default for Metrics {
             "1 while a Bookstore's Ready condition is True, else 0",
             bookstore_ready.clone(),
         );
+        registry.register(
+            "watch_errors",
+            "Failed watch requests, by resource (retried with backoff)",
+            watch_errors.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica leads (reconciles), else 0",
+            leader.clone(),
+        );
         Self {
             registry,
             reconciliations,
@@ -92,6 +111,8 @@ impl Default for Metrics {
             kube_requests,
             bookstores,
             bookstore_ready,
+            watch_errors,
+            leader,
         }
     }
 }
@@ -118,6 +139,22 @@ impl Metrics {
                 verb: verb.to_owned(),
             })
             .inc();
+    }
+
+    pub fn observe_watch_error(&self, resource: &str) {
+        self.watch_errors
+            .get_or_create(&ResourceLabels {
+                resource: resource.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.leader.get() == 1
     }
 
     /// Sets the readiness gauges from the Bookstores' current Ready conditions
@@ -197,6 +234,8 @@ mod tests {
         let metrics = Metrics::default();
         metrics.observe_reconcile(Duration::from_millis(1), Some("X"));
         metrics.observe_kube_request("get");
+        metrics.observe_watch_error("secrets");
+        metrics.set_leader(true);
         metrics.set_bookstores([("n", "b", Some(true))]);
         let exported: std::collections::BTreeSet<String> = metrics
             .render()

@@ -21,28 +21,34 @@ pub const CLUSTER_RULES: &[(&str, &[&str], &[&str], &str)] = &[
         "status, by server-side apply",
     ),
     (
+        "bookstore.dev",
+        &["bookstores/finalizers"],
+        &["update"],
+        "blockOwnerDeletion on the children's owner references, where the OwnerReferencesPermissionEnforcement admission plugin is on",
+    ),
+    (
         "apps",
         &["deployments"],
-        &["get", "list", "watch", "patch"],
-        "apply and observe the API Deployment",
+        &["get", "list", "watch", "create", "patch"],
+        "apply (a server-side apply that creates is authorised as create) and observe the Deployment",
     ),
     (
         "",
         &["services"],
-        &["get", "list", "watch", "patch"],
+        &["get", "list", "watch", "create", "patch"],
         "apply and observe the Service",
     ),
     (
         "autoscaling",
         &["horizontalpodautoscalers"],
-        &["get", "list", "watch", "patch", "delete"],
+        &["get", "list", "watch", "create", "patch", "delete"],
         "apply, observe, and remove the HPA when autoscaling is off",
     ),
     (
         "",
         &["secrets"],
-        &["get", "list", "watch", "patch", "delete"],
-        "read password Secrets; apply, watch and remove <name>-db",
+        &["get", "list", "watch", "create", "patch", "delete"],
+        "read password Secrets; watch Secrets' metadata; apply, watch and remove <name>-db",
     ),
     (
         "events.k8s.io",
@@ -56,8 +62,8 @@ pub const CLUSTER_RULES: &[(&str, &[&str], &[&str], &str)] = &[
 pub const LEASE_RULES: &[(&str, &[&str], &[&str], &str)] = &[(
     "coordination.k8s.io",
     &["leases"],
-    &["get", "create", "patch"],
-    "leader election",
+    &["get", "create", "update"],
+    "leader election (updates carry the resourceVersion read, so two replicas cannot both win)",
 )];
 
 fn rules(table: &[(&str, &[&str], &[&str], &str)]) -> Vec<PolicyRule> {

@@ -65,7 +65,7 @@ fn render_bookstore(
             path: e.path().to_string(),
             message: e.inner().to_string(),
         })?;
-    validate(&bookstore.spec).map_err(RenderError::Invalid)?;
+    validate(&bookstore).map_err(RenderError::Invalid)?;
     if bookstore.namespace().is_none() {
         bookstore.metadata.namespace = Some(default_namespace.to_owned());
     }

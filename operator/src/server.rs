@@ -1,11 +1,19 @@
 //! The operator's own HTTP endpoints: `/healthz`, `/readyz`, `/metrics`.
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 use kube::runtime::reflector::Store;
+use tokio::net::TcpListener;
 
 use crate::crd::Bookstore;
 use crate::metrics::Metrics;
@@ -16,25 +24,63 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     /// Set once the operator is initialised (standby replicas are ready too).
     pub ready: Arc<AtomicBool>,
-    /// The controller's cache of Bookstores, once this replica leads.
-    pub bookstores: Arc<OnceLock<Store<Bookstore>>>,
+    /// The Bookstore cache (filled while this replica leads).
+    pub bookstores: Store<Bookstore>,
 }
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-}
-
-async fn readyz(state: web::Data<State>) -> HttpResponse {
-    if state.ready.load(Ordering::Acquire) {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-    } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "starting"}))
+/// Serves until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, state: State, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot accept a connection");
+                    continue;
+                }
+            },
+            () = &mut shutdown => return,
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let response = respond(&state, &request);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(error = %error, "metrics connection ended");
+            }
+        });
     }
 }
 
-async fn metrics(state: web::Data<State>) -> HttpResponse {
-    if let Some(store) = state.bookstores.get() {
-        let bookstores = store.state();
+fn respond(state: &State, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.method() != Method::GET {
+        return reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "GET only\n");
+    }
+    match request.uri().path() {
+        "/healthz" => reply(StatusCode::OK, "application/json", r#"{"status":"ok"}"#),
+        "/readyz" if state.ready.load(Ordering::Acquire) => {
+            reply(StatusCode::OK, "application/json", r#"{"status":"ok"}"#)
+        }
+        "/readyz" => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "application/json",
+            r#"{"status":"starting"}"#,
+        ),
+        "/metrics" => metrics(state),
+        _ => reply(StatusCode::NOT_FOUND, "text/plain", "not found\n"),
+    }
+}
+
+fn metrics(state: &State) -> Response<Full<Bytes>> {
+    // Only the leader knows the Bookstores; standby replicas report none.
+    if state.metrics.is_leader() {
+        let bookstores = state.bookstores.state();
         state
             .metrics
             .set_bookstores(bookstores.iter().map(|bookstore| {
@@ -51,24 +97,24 @@ async fn metrics(state: web::Data<State>) -> HttpResponse {
             }));
     }
     match state.metrics.render() {
-        Ok(text) => HttpResponse::Ok()
-            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-            .body(text),
-        Err(_) => HttpResponse::InternalServerError().finish(),
+        Ok(text) => reply(
+            StatusCode::OK,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            text,
+        ),
+        Err(_) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/plain",
+            "cannot render\n",
+        ),
     }
 }
 
-pub fn serve(addr: SocketAddr, state: State) -> std::io::Result<actix_web::dev::Server> {
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(web::Data::new(state.clone()))
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz))
-            .route("/metrics", web::get().to(metrics))
-    })
-    .workers(1)
-    .disable_signals()
-    .bind(addr)?
-    .run();
-    Ok(server)
+fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    if let Ok(value) = header::HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
 }

@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::ResourceExt;
 
 use crate::crd::{Bookstore, BookstoreStatus, ServiceType};
+use crate::error::Error;
 
 pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
@@ -20,6 +21,44 @@ pub struct Problem {
     pub message: String,
 }
 
+impl From<&Error> for Problem {
+    fn from(error: &Error) -> Self {
+        Self {
+            reason: error.reason(),
+            message: error.to_string(),
+        }
+    }
+}
+
+/// The Deployment cannot create its pods (a ResourceQuota, a LimitRange, an admission webhook
+/// refused them): its `ReplicaFailure` condition, as a problem of the Bookstore.
+pub fn pod_creation_problem(deployment: &Deployment) -> Option<Problem> {
+    let failure = deployment
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")?;
+    Some(Problem {
+        reason: "PodCreationFailed",
+        message: format!(
+            "Deployment {} cannot create pods: {}",
+            deployment.name_any(),
+            failure.message.as_deref().unwrap_or("no reason given")
+        ),
+    })
+}
+
+/// Whether `status` already reports `problem` (so it needs no new Warning Event).
+pub fn reports(status: Option<&BookstoreStatus>, problem: &Problem) -> bool {
+    status
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == DEGRADED))
+        .is_some_and(|c| {
+            c.status == "True" && c.reason == problem.reason && c.message == problem.message
+        })
+}
+
 /// What reconciling observed.
 #[derive(Debug, Default)]
 pub struct Observed<'a> {
@@ -28,12 +67,16 @@ pub struct Observed<'a> {
     pub problem: Option<Problem>,
 }
 
-/// The status to write. Conditions keep their `lastTransitionTime` unless their status flips, so
-/// an unchanged world yields an identical status (and no write).
-pub fn compute(bookstore: &Bookstore, observed: &Observed<'_>, now: &Time) -> BookstoreStatus {
-    let previous = bookstore
-        .status
-        .as_ref()
+/// The status to write, after `previous` (the last one written). Conditions keep their
+/// `lastTransitionTime` unless their status flips, so an unchanged world yields an identical
+/// status (and no write).
+pub fn compute(
+    bookstore: &Bookstore,
+    previous: Option<&BookstoreStatus>,
+    observed: &Observed<'_>,
+    now: &Time,
+) -> BookstoreStatus {
+    let previous = previous
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
     let generation = bookstore.metadata.generation;
@@ -224,7 +267,7 @@ mod tests {
             service: Some(&service),
             problem: None,
         };
-        let status = compute(&shop, &observed, &time(100));
+        let status = compute(&shop, shop.status.as_ref(), &observed, &time(100));
         assert_eq!(condition(&status, READY).status, "True");
         assert_eq!(condition(&status, PROGRESSING).status, "False");
         assert_eq!(condition(&status, DEGRADED).status, "False");
@@ -241,6 +284,7 @@ mod tests {
         let (rolling, done) = (deployment(2, 1), deployment(2, 2));
         let first = compute(
             &shop,
+            shop.status.as_ref(),
             &Observed {
                 deployment: Some(&rolling),
                 ..Default::default()
@@ -251,6 +295,7 @@ mod tests {
         shop.status = Some(first.clone());
         let same = compute(
             &shop,
+            shop.status.as_ref(),
             &Observed {
                 deployment: Some(&rolling),
                 ..Default::default()
@@ -260,6 +305,7 @@ mod tests {
         assert_eq!(same, first, "nothing changed: an identical status");
         let ready = compute(
             &shop,
+            shop.status.as_ref(),
             &Observed {
                 deployment: Some(&done),
                 ..Default::default()
@@ -279,6 +325,7 @@ mod tests {
         };
         let status = compute(
             &shop,
+            shop.status.as_ref(),
             &Observed {
                 problem: Some(problem),
                 ..Default::default()
@@ -301,6 +348,7 @@ mod tests {
         let service = Service::default();
         let status = compute(
             &shop,
+            shop.status.as_ref(),
             &Observed {
                 service: Some(&service),
                 ..Default::default()
@@ -314,6 +362,7 @@ mod tests {
         assert_eq!(status.database.as_deref(), Some("embedded"));
         let pending = compute(
             &bookstore(with_database()),
+            None,
             &Observed {
                 service: Some(&service),
                 ..Default::default()
@@ -324,5 +373,41 @@ mod tests {
             pending.url, None,
             "no URL before the load balancer has an address"
         );
+    }
+
+    #[test]
+    fn a_deployment_that_cannot_create_pods_is_a_problem() {
+        let mut failing = deployment(2, 0);
+        failing.metadata.name = Some("shop".into());
+        let status = failing.status.as_mut().expect("status");
+        status.conditions = Some(vec![k8s_openapi::api::apps::v1::DeploymentCondition {
+            type_: "ReplicaFailure".into(),
+            status: "True".into(),
+            reason: Some("FailedCreate".into()),
+            message: Some("pods \"shop-1\" is forbidden: exceeded quota: pods".into()),
+            ..Default::default()
+        }]);
+        let problem = pod_creation_problem(&failing).expect("a problem");
+        assert_eq!(problem.reason, "PodCreationFailed");
+        assert!(
+            problem.message.contains("exceeded quota"),
+            "{}",
+            problem.message
+        );
+        assert!(pod_creation_problem(&deployment(2, 2)).is_none());
+
+        let shop = bookstore(with_database());
+        let reported = compute(
+            &shop,
+            None,
+            &Observed {
+                deployment: Some(&failing),
+                problem: Some(problem.clone()),
+                ..Default::default()
+            },
+            &time(1),
+        );
+        assert!(reports(Some(&reported), &problem));
+        assert!(!reports(None, &problem));
     }
 }

@@ -1,26 +1,35 @@
 //! Reconcile scenarios against a mocked API server: every request is checked (method, path,
-//! field manager, body) and answered the way kube-apiserver answers.
+//! field manager, body) and answered the way kube-apiserver answers. The caches are filled the
+//! way the watches would fill them, so each scenario also pins down which requests the operator
+//! does *not* make.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use bookstore_operator::cache::Caches;
+use bookstore_operator::children::{self, DatabasePassword};
 use bookstore_operator::crd::Bookstore;
 use bookstore_operator::metrics::Metrics;
-use bookstore_operator::reconcile::{Context, Error, error_policy, reconcile};
+use bookstore_operator::reconcile::{Context, error_policy, reconcile};
 use bookstore_operator::status::{self, Observed};
 use http::{Method, Request, Response, StatusCode};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::Client;
 use kube::client::Body;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
 
 const NS: &str = "books";
+const MANAGER: &str = "bookstore-operator";
+const REPLICAS_MANAGER: &str = "bookstore-operator-replicas";
 
 /// One request the operator must make, and the API server's answer.
 struct Expect {
@@ -28,7 +37,7 @@ struct Expect {
     path: String,
     /// The field manager of a server-side apply.
     manager: &'static str,
-    /// Checks the request body (JSON); returns the reply body.
+    /// Checks the request's JSON body; returns the reply.
     reply: Box<dyn FnOnce(Value) -> (StatusCode, Value) + Send>,
 }
 
@@ -40,7 +49,7 @@ fn expect(
     Expect {
         method,
         path: path.to_owned(),
-        manager: "bookstore-operator",
+        manager: MANAGER,
         reply: Box::new(reply),
     }
 }
@@ -52,10 +61,18 @@ impl Expect {
 }
 
 fn not_found(what: &str) -> (StatusCode, Value) {
-    (
+    failure(
         StatusCode::NOT_FOUND,
+        "NotFound",
+        &format!("{what} not found"),
+    )
+}
+
+fn failure(code: StatusCode, reason: &str, message: &str) -> (StatusCode, Value) {
+    (
+        code,
         json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": format!("{what} not found"), "reason": "NotFound", "code": 404}),
+               "message": message, "reason": reason, "code": code.as_u16()}),
     )
 }
 
@@ -72,35 +89,54 @@ fn applied(path: &str) -> Expect {
     expect(Method::PATCH, path, |body| (StatusCode::OK, stored(body)))
 }
 
-fn reads_password() -> Expect {
-    expect(
-        Method::GET,
-        "/api/v1/namespaces/books/secrets/db-password",
-        |_| password_secret(),
-    )
+/// A lookup of a name the cache does not know, answered 404.
+fn absent(path: &str) -> Expect {
+    expect(Method::GET, path, |_| not_found("object"))
 }
 
+const PASSWORD_PATH: &str = "/api/v1/namespaces/books/secrets/db-password";
 const SECRET_PATH: &str = "/api/v1/namespaces/books/secrets/shop-db";
 const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/books/deployments/shop";
 const SERVICE_PATH: &str = "/api/v1/namespaces/books/services/shop";
 const HPA_PATH: &str = "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop";
 const STATUS_PATH: &str = "/apis/bookstore.dev/v1alpha1/namespaces/books/bookstores/shop/status";
+const EVENTS_PATH: &str = "/apis/events.k8s.io/v1/namespaces/books/events";
 
-fn event_expectation(kind: &'static str, reason: &'static str) -> Expect {
-    expect(
-        Method::POST,
-        "/apis/events.k8s.io/v1/namespaces/books/events",
-        move |body| {
-            assert_eq!(body["type"], kind);
-            assert_eq!(body["reason"], reason);
-            assert_eq!(body["regarding"]["name"], "shop");
-            (StatusCode::CREATED, stored(body))
-        },
-    )
+fn reads_password() -> Expect {
+    expect(Method::GET, PASSWORD_PATH, |_| {
+        // "s3cret" in base64.
+        (
+            StatusCode::OK,
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "db-password", "namespace": NS, "resourceVersion": "7"},
+                   "data": {"password": "czNjcmV0"}}),
+        )
+    })
+}
+
+fn event(kind: &'static str, reason: &'static str, note: impl Fn(&str) + Send + 'static) -> Expect {
+    expect(Method::POST, EVENTS_PATH, move |body| {
+        assert_eq!(
+            (body["type"].as_str(), body["reason"].as_str()),
+            (Some(kind), Some(reason))
+        );
+        assert_eq!(body["regarding"]["name"], "shop");
+        note(body["note"].as_str().unwrap_or_default());
+        (StatusCode::CREATED, stored(body))
+    })
+}
+
+fn status_write(check: impl FnOnce(&Value) + Send + 'static) -> Expect {
+    expect(Method::PATCH, STATUS_PATH, |body| {
+        check(&body["status"]);
+        let mut object = serde_json::to_value(bookstore(json!({"image": "any"}))).unwrap();
+        object["status"] = body["status"].clone();
+        (StatusCode::OK, object)
+    })
 }
 
 /// Serves the expected requests in order, then checks nothing else came.
-async fn serve(mut handle: Handle, expectations: Vec<Expect>) {
+async fn serve(mut handle: Handle, expectations: Vec<Expect>) -> Handle {
     for expected in expectations {
         let (request, respond) =
             tokio::time::timeout(Duration::from_secs(5), handle.next_request())
@@ -115,7 +151,7 @@ async fn serve(mut handle: Handle, expectations: Vec<Expect>) {
         assert_eq!(
             (request.method(), request.uri().path()),
             (&expected.method, expected.path.as_str()),
-            "unexpected request order"
+            "unexpected request"
         );
         if request.method() == Method::PATCH {
             let query = request.uri().query().unwrap_or_default();
@@ -152,9 +188,60 @@ async fn serve(mut handle: Handle, expectations: Vec<Expect>) {
             request.uri()
         );
     }
+    handle
 }
 
-fn context() -> (Arc<Context>, Handle) {
+/// The caches as the watches would have filled them.
+#[derive(Default)]
+struct World {
+    deployments: Vec<Deployment>,
+    services: Vec<Service>,
+    autoscalers: Vec<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
+    secrets: Vec<Secret>,
+    /// Names of the Secrets that exist (the metadata cache), at resourceVersion 7.
+    secret_names: Vec<&'static str>,
+}
+
+fn listed<K>(objects: Vec<K>) -> Store<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone,
+{
+    let (store, mut writer) = reflector::store();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    for object in objects {
+        writer.apply_watcher_event(&watcher::Event::InitApply(object));
+    }
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    store
+}
+
+impl World {
+    fn caches(self) -> Caches {
+        let secret_metadata = self
+            .secret_names
+            .iter()
+            .map(|name| PartialObjectMeta::<Secret> {
+                metadata: kube::api::ObjectMeta {
+                    name: Some((*name).to_owned()),
+                    namespace: Some(NS.to_owned()),
+                    resource_version: Some("7".to_owned()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .collect();
+        Caches {
+            bookstores: listed(Vec::new()),
+            deployments: listed(self.deployments),
+            services: listed(self.services),
+            autoscalers: listed(self.autoscalers),
+            secrets: listed(self.secrets),
+            secret_metadata: listed(secret_metadata),
+        }
+    }
+}
+
+fn context(world: World) -> (Arc<Context>, Handle) {
     let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, NS);
     let reporter = Reporter {
@@ -162,16 +249,20 @@ fn context() -> (Arc<Context>, Handle) {
         instance: Some("test".into()),
     };
     let recorder = Recorder::new(client.clone(), reporter);
-    (
-        Arc::new(Context::new(client, recorder, Arc::new(Metrics::default()))),
-        handle,
-    )
+    let context = Context::new(
+        client,
+        recorder,
+        Arc::new(Metrics::default()),
+        world.caches(),
+    );
+    (Arc::new(context), handle)
 }
 
 fn bookstore(spec: Value) -> Bookstore {
     serde_json::from_value(json!({
         "apiVersion": "bookstore.dev/v1alpha1", "kind": "Bookstore",
-        "metadata": {"name": "shop", "namespace": NS, "uid": "shop-uid", "generation": 1},
+        "metadata": {"name": "shop", "namespace": NS, "uid": "shop-uid", "generation": 1,
+                     "resourceVersion": "100"},
         "spec": spec,
     }))
     .unwrap()
@@ -185,26 +276,10 @@ fn rds_spec() -> Value {
     })
 }
 
-fn password_secret() -> (StatusCode, Value) {
-    // "s3cret" in base64.
-    (
-        StatusCode::OK,
-        json!({"apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "db-password", "namespace": NS}, "data": {"password": "czNjcmV0"}}),
-    )
-}
-
 fn deployment_with_status(body: Value, ready: i32) -> Value {
     let mut deployment = stored(body);
     deployment["status"] = json!({"observedGeneration": 1, "replicas": 2, "readyReplicas": ready, "updatedReplicas": 2});
     deployment
-}
-
-/// What a status apply returns: the whole Bookstore, with the applied status.
-fn with_status(body: Value) -> Value {
-    let mut object = serde_json::to_value(bookstore(json!({"image": "any"}))).unwrap();
-    object["status"] = body["status"].clone();
-    object
 }
 
 /// A Deployment whose replica count changed since it was created.
@@ -223,26 +298,102 @@ fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
         .unwrap()
 }
 
-async fn run(
+/// The children exactly as applied before, as the API server stores them (server fields added).
+fn converged(shop: &Bookstore) -> (World, Deployment, Service) {
+    let password = DatabasePassword::new(b"s3cret".to_vec());
+    let children = children::desired(shop, Some(&password));
+    let as_stored = |object: Value| stored(object);
+    let mut deployment: Deployment = serde_json::from_value(scaled(deployment_with_status(
+        serde_json::to_value(&children.deployment).unwrap(),
+        2,
+    )))
+    .unwrap();
+    deployment.spec.as_mut().unwrap().replicas = Some(2);
+    let mut service: Service =
+        serde_json::from_value(as_stored(serde_json::to_value(&children.service).unwrap()))
+            .unwrap();
+    service.spec.as_mut().unwrap().cluster_ip = Some("10.96.0.10".into());
+    let world = World {
+        deployments: vec![deployment.clone()],
+        services: vec![service.clone()],
+        autoscalers: children
+            .autoscaler
+            .iter()
+            .map(|a| serde_json::from_value(as_stored(serde_json::to_value(a).unwrap())).unwrap())
+            .collect(),
+        secrets: children
+            .secret
+            .iter()
+            .map(|s| serde_json::from_value(as_stored(serde_json::to_value(s).unwrap())).unwrap())
+            .collect(),
+        secret_names: vec!["db-password", "shop-db"],
+    };
+    (world, deployment, service)
+}
+
+/// The status a previous reconcile wrote for this very world.
+fn settled(mut shop: Bookstore, deployment: &Deployment, service: &Service) -> Bookstore {
+    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+    );
+    let observed = Observed {
+        deployment: Some(deployment),
+        service: Some(service),
+        problem: None,
+    };
+    shop.status = Some(status::compute(&shop, None, &observed, &now));
+    shop
+}
+
+async fn run_with(
+    context: &Arc<Context>,
+    handle: Handle,
     bookstore: Bookstore,
     expectations: Vec<Expect>,
-) -> (Result<Action, Error>, Arc<Context>) {
-    let (context, handle) = context();
+) -> (Result<Action, bookstore_operator::error::Error>, Handle) {
     let server = tokio::spawn(serve(handle, expectations));
     let result = tokio::time::timeout(
         Duration::from_secs(10),
-        reconcile(Arc::new(bookstore), Arc::clone(&context)),
+        reconcile(Arc::new(bookstore), Arc::clone(context)),
     )
     .await
     .expect("reconcile finished");
-    server.await.expect("every expected request, and no other");
+    let handle = server.await.expect("every expected request, and no other");
+    (result, handle)
+}
+
+async fn run(
+    world: World,
+    bookstore: Bookstore,
+    expectations: Vec<Expect>,
+) -> (
+    Result<Action, bookstore_operator::error::Error>,
+    Arc<Context>,
+) {
+    let (context, handle) = context(world);
+    let (result, _) = run_with(&context, handle, bookstore, expectations).await;
     (result, context)
 }
 
+fn failures(context: &Context, reason: &str) -> bool {
+    context.metrics.render().unwrap().contains(&format!(
+        r#"bookstore_operator_reconcile_failures_total{{reason="{reason}"}} 1"#
+    ))
+}
+
 #[tokio::test]
-async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
+async fn first_reconcile_creates_every_child_then_reports() {
+    let world = World {
+        secret_names: vec!["db-password"],
+        ..World::default()
+    };
     let expectations = vec![
         reads_password(),
+        // Nothing in the caches: each name is looked up before anything is created under it.
+        absent(SECRET_PATH),
+        absent(DEPLOYMENT_PATH),
+        absent(SERVICE_PATH),
+        absent(HPA_PATH),
         expect(Method::PATCH, SECRET_PATH, |body| {
             assert_eq!(body["kind"], "Secret");
             assert_eq!(
@@ -250,11 +401,18 @@ async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
                 "the password is copied"
             );
             assert_eq!(body["data"]["DB_HOST"], "ZGIucmRzLmFtYXpvbmF3cy5jb20=");
-            assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "shop-uid");
+            let owner = &body["metadata"]["ownerReferences"][0];
+            assert_eq!(
+                (
+                    &owner["uid"],
+                    &owner["controller"],
+                    &owner["blockOwnerDeletion"]
+                ),
+                (&json!("shop-uid"), &json!(true), &json!(true))
+            );
             (StatusCode::OK, stored(body))
         }),
         expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
-            assert_eq!(body["kind"], "Deployment");
             assert!(
                 body["spec"].get("replicas").is_none(),
                 "the HPA owns replicas"
@@ -267,6 +425,7 @@ async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
             assert!(
                 template["metadata"]["annotations"]["bookstore.dev/db-secret-sha256"].is_string()
             );
+            assert!(body["metadata"]["annotations"]["bookstore.dev/desired-sha256"].is_string());
             assert!(!body.to_string().contains("s3cret") && !body.to_string().contains("czNjcmV0"));
             (StatusCode::OK, deployment_with_status(body, 1))
         }),
@@ -276,7 +435,7 @@ async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
             assert_eq!(body["kind"], "Deployment");
             (StatusCode::OK, scaled(deployment_with_status(body, 1)))
         })
-        .by("bookstore-operator-initial-replicas"),
+        .by(REPLICAS_MANAGER),
         expect(Method::PATCH, SERVICE_PATH, |body| {
             assert_eq!(body["spec"]["type"], "LoadBalancer");
             (StatusCode::OK, stored(body))
@@ -291,18 +450,22 @@ async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
             );
             (StatusCode::OK, stored(body))
         }),
-        expect(Method::PATCH, STATUS_PATH, |body| {
-            let status = &body["status"];
+        event("Normal", "Applied", |note| {
+            assert_eq!(
+                note,
+                "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop"
+            );
+        }),
+        status_write(|status| {
             assert_eq!(status["observedGeneration"], 1);
             assert_eq!(status["replicasReady"], "1/2");
             assert_eq!(condition(status, "Ready")["status"], "False");
             assert_eq!(condition(status, "Progressing")["reason"], "RollingOut");
+            assert_eq!(condition(status, "Degraded")["status"], "False");
             assert_eq!(status["database"], "external");
-            (StatusCode::OK, with_status(body))
         }),
-        event_expectation("Normal", "Applied"),
     ];
-    let (result, context) = run(bookstore(rds_spec()), expectations).await;
+    let (result, context) = run(world, bookstore(rds_spec()), expectations).await;
     assert!(result.is_ok(), "{result:?}");
     let metrics = context.metrics.render().unwrap();
     assert!(
@@ -312,89 +475,234 @@ async fn first_reconcile_applies_every_child_then_writes_status_and_an_event() {
 }
 
 #[tokio::test]
-async fn an_unchanged_bookstore_applies_children_but_does_not_rewrite_its_status() {
-    let mut shop = bookstore(rds_spec());
-    // The status a previous reconcile wrote for the very same world.
-    let deployment: Deployment = serde_json::from_value(scaled(deployment_with_status(
-        serde_json::to_value(bookstore_operator::children::deployment(&shop, None)).unwrap(),
-        2,
-    )))
-    .unwrap();
-    let service = Service::default();
-    let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-        k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+async fn a_converged_bookstore_costs_no_request_once_its_password_is_known() {
+    let shop = bookstore(rds_spec());
+    let (world, deployment, service) = converged(&shop);
+    let shop = settled(shop, &deployment, &service);
+    let (context, handle) = context(world);
+    // The first reconcile of this process reads the password once...
+    let (result, handle) = run_with(&context, handle, shop.clone(), vec![reads_password()]).await;
+    assert!(result.is_ok(), "{result:?}");
+    // ...and a later one, with the Secret at the same version, sends nothing at all.
+    let (quiet, _) = run_with(&context, handle, shop, Vec::new()).await;
+    assert!(quiet.is_ok(), "{quiet:?}");
+    let metrics = context.metrics.render().unwrap();
+    assert!(
+        metrics.contains(r#"bookstore_operator_reconciliations_total{result="success"} 2"#),
+        "{metrics}"
     );
-    let mut previous = status::compute(
-        &shop,
-        &Observed {
-            deployment: Some(&deployment),
-            service: Some(&service),
-            problem: None,
-        },
-        &now,
-    );
-    previous.url = None;
-    shop.status = Some(previous);
+}
 
+#[tokio::test]
+async fn drift_is_repaired_by_applying_only_the_drifted_child() {
+    let shop = bookstore(rds_spec());
+    let (mut world, deployment, service) = converged(&shop);
+    let shop = settled(shop, &deployment, &service);
+    // Someone changed the image by hand.
+    let template = &mut world.deployments[0].spec.as_mut().unwrap().template;
+    template.spec.as_mut().unwrap().containers[0].image = Some("evil:latest".into());
     let expectations = vec![
         reads_password(),
-        applied(SECRET_PATH),
         expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert_eq!(
+                body["spec"]["template"]["spec"]["containers"][0]["image"],
+                "registry.example/bookstore-api:1.0.0"
+            );
             (StatusCode::OK, scaled(deployment_with_status(body, 2)))
         }),
-        applied(SERVICE_PATH),
-        applied(HPA_PATH),
-        // No starting-count patch (scaled since), no status write and no Event: nothing changed.
+        event("Normal", "Applied", |note| {
+            assert_eq!(note, "updated Deployment shop")
+        }),
     ];
-    let (result, _) = run(shop, expectations).await;
+    let (result, _) = run(world, shop, expectations).await;
     assert!(result.is_ok(), "{result:?}");
 }
 
 #[tokio::test]
 async fn a_missing_password_secret_is_reported_and_retried() {
+    let world = World::default();
     let expectations = vec![
-        expect(
-            Method::GET,
-            "/api/v1/namespaces/books/secrets/db-password",
-            |_| not_found("secrets \"db-password\""),
-        ),
-        event_expectation("Warning", "DatabaseSecretNotFound"),
-        expect(Method::PATCH, STATUS_PATH, |body| {
-            let ready = condition(&body["status"], "Ready");
+        // The metadata cache knows it does not exist: no request to find out.
+        event("Warning", "DatabaseSecretNotFound", |note| {
+            assert!(note.contains("books/db-password"), "{note}");
+        }),
+        status_write(|status| {
+            let ready = condition(status, "Ready");
             assert_eq!(
                 (&ready["status"], &ready["reason"]),
                 (&json!("False"), &json!("DatabaseSecretNotFound"))
             );
-            assert!(
-                ready["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("books/db-password")
-            );
-            assert_eq!(condition(&body["status"], "Degraded")["status"], "True");
-            (StatusCode::OK, with_status(body))
+            assert_eq!(condition(status, "Degraded")["status"], "True");
         }),
     ];
     let shop = bookstore(rds_spec());
-    let (result, context) = run(shop.clone(), expectations).await;
+    let (result, context) = run(world, shop.clone(), expectations).await;
     let error = result.expect_err("the reconcile fails");
-    assert!(matches!(error, Error::DatabaseSecretNotFound(_)), "{error}");
-    assert_eq!(
-        error_policy(Arc::new(shop), &error, Arc::clone(&context)),
-        Action::requeue(Duration::from_secs(5))
+    assert_eq!(error.reason(), "DatabaseSecretNotFound");
+    // Retried after the first backoff step (5 s, ±10 %), not the resync period.
+    let retry = error_policy(Arc::new(shop), &error, Arc::clone(&context));
+    assert!(
+        (4500..=5500).any(|ms| retry == Action::requeue(Duration::from_millis(ms))),
+        "{retry:?}"
     );
-    let metrics = context.metrics.render().unwrap();
-    assert!(metrics.contains(
-        r#"bookstore_operator_reconcile_failures_total{reason="DatabaseSecretNotFound"} 1"#
-    ));
+    assert!(failures(&context, "DatabaseSecretNotFound"));
+}
+
+#[tokio::test]
+async fn an_object_it_did_not_create_is_never_adopted() {
+    let world = World {
+        secret_names: vec!["db-password", "shop-db"],
+        ..World::default()
+    };
+    let expectations = vec![
+        reads_password(),
+        // The user's own Secret, without the operator's label or owner reference.
+        expect(Method::GET, SECRET_PATH, |_| {
+            (
+                StatusCode::OK,
+                json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": "shop-db", "namespace": NS, "uid": "users"},
+                       "data": {"mine": "eA=="}}),
+            )
+        }),
+        absent(DEPLOYMENT_PATH),
+        absent(SERVICE_PATH),
+        absent(HPA_PATH),
+        // Nothing is applied: the Deployment would read the user's Secret.
+        event("Warning", "AdoptionRefused", |note| {
+            assert!(
+                note.starts_with("Secret books/shop-db already exists"),
+                "{note}"
+            );
+        }),
+        status_write(|status| {
+            let degraded = condition(status, "Degraded");
+            assert_eq!(
+                (&degraded["status"], &degraded["reason"]),
+                (&json!("True"), &json!("AdoptionRefused"))
+            );
+        }),
+    ];
+    let (result, context) = run(world, bookstore(rds_spec()), expectations).await;
+    assert_eq!(result.expect_err("refused").reason(), "AdoptionRefused");
+    assert!(failures(&context, "AdoptionRefused"));
+}
+
+#[tokio::test]
+async fn switching_autoscaling_on_keeps_the_replica_count() {
+    let mut fixed = rds_spec();
+    fixed["autoscaling"] = json!({"enabled": false});
+    fixed["replicas"] = json!(3);
+    let (mut world, _, _) = converged(&bookstore(fixed));
+    let deployment = &mut world.deployments[0];
+    deployment.spec.as_mut().unwrap().replicas = Some(3);
+    deployment.metadata.managed_fields = Some(vec![
+        serde_json::from_value(json!({
+            "manager": MANAGER, "operation": "Apply", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {}}}
+        }))
+        .unwrap(),
+    ]);
+    let mut autoscaled = rds_spec();
+    autoscaled["replicas"] = json!(3);
+    let shop = bookstore(autoscaled);
+    let expectations = vec![
+        reads_password(),
+        absent(HPA_PATH),
+        // The current count is held by the replicas manager before the main one lets go of it.
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert_eq!(body["spec"], json!({"replicas": 3}));
+            (StatusCode::OK, scaled(deployment_with_status(body, 3)))
+        })
+        .by(REPLICAS_MANAGER),
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert!(body["spec"].get("replicas").is_none());
+            let mut stored = scaled(deployment_with_status(body, 3));
+            stored["spec"]["replicas"] = json!(3);
+            (StatusCode::OK, stored)
+        }),
+        applied(HPA_PATH),
+        event("Normal", "Applied", |note| {
+            assert_eq!(
+                note,
+                "updated Deployment shop, created HorizontalPodAutoscaler shop"
+            );
+        }),
+        status_write(|status| assert_eq!(status["replicas"], 3)),
+    ];
+    let (result, _) = run(world, shop, expectations).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn switching_autoscaling_off_deletes_the_autoscaler_and_fixes_the_replicas() {
+    let shop = bookstore(rds_spec());
+    let (world, _, _) = converged(&shop);
+    let mut spec = rds_spec();
+    spec["autoscaling"] = json!({"enabled": false});
+    spec["replicas"] = json!(3);
+    let expectations = vec![
+        reads_password(),
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert_eq!(body["spec"]["replicas"], 3);
+            (StatusCode::OK, deployment_with_status(body, 2))
+        }),
+        expect(Method::DELETE, HPA_PATH, |body| {
+            assert_eq!(
+                body["preconditions"]["uid"], "child-uid",
+                "only the object the cache saw"
+            );
+            (
+                StatusCode::OK,
+                json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+            )
+        }),
+        event("Normal", "Applied", |note| {
+            assert_eq!(
+                note,
+                "updated Deployment shop, deleted HorizontalPodAutoscaler shop"
+            );
+        }),
+        status_write(|_| {}),
+    ];
+    let (result, _) = run(world, bookstore(spec), expectations).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_rejected_apply_is_degraded_with_the_api_servers_reason() {
+    let shop = bookstore(rds_spec());
+    let (mut world, deployment, service) = converged(&shop);
+    let shop = settled(shop, &deployment, &service);
+    world.services.clear();
+    let expectations = vec![
+        reads_password(),
+        absent(SERVICE_PATH),
+        expect(Method::PATCH, SERVICE_PATH, |_| {
+            failure(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "services \"shop\" is forbidden: exceeded quota: no-lb, requested: services.loadbalancers=1, used: services.loadbalancers=0, limited: services.loadbalancers=0",
+            )
+        }),
+        event("Warning", "QuotaExceeded", |note| {
+            assert!(note.starts_with("cannot apply Service books/shop: services \"shop\" is forbidden: exceeded quota"), "{note}");
+        }),
+        status_write(|status| {
+            assert_eq!(condition(status, "Degraded")["reason"], "QuotaExceeded");
+            assert_eq!(condition(status, "Ready")["status"], "False");
+        }),
+    ];
+    let (result, context) = run(world, shop, expectations).await;
+    assert_eq!(result.expect_err("rejected").reason(), "QuotaExceeded");
+    assert!(failures(&context, "QuotaExceeded"));
 }
 
 #[tokio::test]
 async fn demo_mode_runs_one_pod_on_sqlite_without_secret_or_autoscaler() {
     let expectations = vec![
-        expect(Method::GET, SECRET_PATH, |_| {
-            not_found("secrets \"shop-db\"")
-        }),
+        absent(DEPLOYMENT_PATH),
+        absent(SERVICE_PATH),
         expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
             assert_eq!(body["spec"]["replicas"], 1);
             let env = body["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
@@ -402,16 +710,11 @@ async fn demo_mode_runs_one_pod_on_sqlite_without_secret_or_autoscaler() {
             (StatusCode::OK, deployment_with_status(body, 0))
         }),
         applied(SERVICE_PATH),
-        expect(Method::GET, HPA_PATH, |_| {
-            not_found("horizontalpodautoscalers.autoscaling \"shop\"")
-        }),
-        expect(Method::PATCH, STATUS_PATH, |body| {
-            assert_eq!(body["status"]["database"], "embedded");
-            (StatusCode::OK, with_status(body))
-        }),
-        event_expectation("Normal", "Applied"),
+        event("Normal", "Applied", |_| {}),
+        status_write(|status| assert_eq!(status["database"], "embedded")),
     ];
     let (result, _) = run(
+        World::default(),
         bookstore(json!({"image": "bookstore-api:demo"})),
         expectations,
     )
@@ -420,30 +723,35 @@ async fn demo_mode_runs_one_pod_on_sqlite_without_secret_or_autoscaler() {
 }
 
 #[tokio::test]
-async fn switching_autoscaling_off_deletes_the_autoscaler_and_fixes_the_replicas() {
-    let mut spec = rds_spec();
-    spec["autoscaling"] = json!({"enabled": false});
-    spec["replicas"] = json!(3);
-    let owned_hpa = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "shop", "namespace": NS, "ownerReferences": [
-            {"apiVersion": "bookstore.dev/v1alpha1", "kind": "Bookstore", "name": "shop", "uid": "shop-uid", "controller": true}]},
-        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "shop"}, "maxReplicas": 3}});
-    let deleted = owned_hpa.clone();
-    let expectations = vec![
-        reads_password(),
-        applied(SECRET_PATH),
-        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
-            assert_eq!(body["spec"]["replicas"], 3);
-            (StatusCode::OK, deployment_with_status(body, 2))
-        }),
-        applied(SERVICE_PATH),
-        expect(Method::GET, HPA_PATH, move |_| (StatusCode::OK, owned_hpa)),
-        expect(Method::DELETE, HPA_PATH, move |_| (StatusCode::OK, deleted)),
-        expect(Method::PATCH, STATUS_PATH, |body| {
-            (StatusCode::OK, with_status(body))
-        }),
-        event_expectation("Normal", "Applied"),
+async fn a_lasting_failure_is_reported_once_and_forgotten_with_its_bookstore() {
+    let shop = bookstore(rds_spec());
+    let (context, handle) = context(World::default());
+    let reported = vec![
+        event("Warning", "DatabaseSecretNotFound", |_| {}),
+        status_write(|_| {}),
     ];
-    let (result, _) = run(bookstore(spec), expectations).await;
-    assert!(result.is_ok(), "{result:?}");
+    let (first, handle) = run_with(&context, handle, shop.clone(), reported).await;
+    assert!(first.is_err());
+    // The same problem again: already reported, so no Event and no status write.
+    let (second, handle) = run_with(&context, handle, shop.clone(), Vec::new()).await;
+    let (third, _) = run_with(&context, handle, shop.clone(), Vec::new()).await;
+    let error = third.expect_err("still failing");
+    assert!(second.is_err());
+    let backoff =
+        |context: &Arc<Context>| error_policy(Arc::new(shop.clone()), &error, Arc::clone(context));
+    let within = |action: Action, millis: std::ops::RangeInclusive<u64>| {
+        millis
+            .into_iter()
+            .any(|ms| action == Action::requeue(Duration::from_millis(ms)))
+    };
+    assert!(
+        within(backoff(&context), 18_000..=22_000),
+        "third failure: 20 s"
+    );
+    // The Bookstore is gone from the cache: what was kept for it goes too.
+    context.prune();
+    assert!(
+        within(backoff(&context), 4_500..=5_500),
+        "forgotten: back to 5 s"
+    );
 }

@@ -13,7 +13,6 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
-use sha2::{Digest, Sha256};
 
 use crate::crd::{Bookstore, NodeExporter};
 
@@ -96,21 +95,47 @@ pub fn deployment(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Deployme
 }
 
 /// With autoscaling, the Deployment is applied without `replicas` (the autoscaler owns it). Right
-/// after it was created (generation 1, never scaled), this patch gives it the starting count
-/// `spec.replicas`; the autoscaler takes over from there.
+/// after it was created (generation 1, never scaled), this patch, applied as `REPLICAS_MANAGER`,
+/// gives it the starting count `spec.replicas`; the autoscaler takes over from there.
 pub fn initial_replicas(bookstore: &Bookstore, current: &Deployment) -> Option<serde_json::Value> {
     bookstore.autoscaling()?;
     let wanted = bookstore.spec.replicas;
     let fresh = current.metadata.generation == Some(1);
     let replicas = current.spec.as_ref().and_then(|s| s.replicas);
-    // Only the one field: this manager must own nothing else.
-    (fresh && replicas != Some(wanted)).then(|| {
-        serde_json::json!({
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": bookstore.name_any(), "namespace": bookstore.namespace()},
-            "spec": {"replicas": wanted},
+    (fresh && replicas != Some(wanted)).then(|| replicas_only(bookstore, wanted))
+}
+
+/// Autoscaling was switched on while the main field manager still owns `spec.replicas`: applied
+/// as `REPLICAS_MANAGER` before the main apply drops the field, this patch keeps the current
+/// count (without it the API server would remove the field and the Deployment fall to one pod).
+/// The autoscaler's first scaling takes the field over from `REPLICAS_MANAGER`.
+pub fn replicas_handover(bookstore: &Bookstore, current: &Deployment) -> Option<serde_json::Value> {
+    bookstore.autoscaling()?;
+    let count = current.spec.as_ref()?.replicas?;
+    applies_replicas(current, super::MANAGER).then(|| replicas_only(bookstore, count))
+}
+
+/// Whether `manager` owns `spec.replicas` through server-side apply.
+pub fn applies_replicas(deployment: &Deployment, manager: &str) -> bool {
+    deployment
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|entry| {
+            entry.manager.as_deref() == Some(manager) && entry.operation.as_deref() == Some("Apply")
         })
+        .filter_map(|entry| entry.fields_v1.as_ref())
+        .any(|fields| fields.0["f:spec"].get("f:replicas").is_some())
+}
+
+/// An apply configuration holding nothing but the count: its manager must own nothing else.
+fn replicas_only(bookstore: &Bookstore, count: i32) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": bookstore.name_any(), "namespace": bookstore.namespace()},
+        "spec": {"replicas": count},
     })
 }
 
@@ -204,18 +229,14 @@ fn pod_annotations(bookstore: &Bookstore, db_secret: Option<&Secret>) -> BTreeMa
 
 /// SHA-256 over the Secret's keys and values, in key order: changes with any value, reveals none.
 fn secret_digest(secret: &Secret) -> String {
-    let mut hasher = Sha256::new();
+    let mut framed = Vec::new();
     for (key, value) in secret.data.iter().flatten() {
-        hasher.update((key.len() as u64).to_be_bytes());
-        hasher.update(key.as_bytes());
-        hasher.update((value.0.len() as u64).to_be_bytes());
-        hasher.update(&value.0);
+        framed.extend((key.len() as u64).to_be_bytes());
+        framed.extend(key.as_bytes());
+        framed.extend((value.0.len() as u64).to_be_bytes());
+        framed.extend(&value.0);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    super::hex_sha256(&framed)
 }
 
 /// The user's variables win over the operator's; one entry per name (server-side apply merges
@@ -267,6 +288,8 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
+
     use super::super::fixtures::{bookstore, with_database};
     use super::super::{DatabasePassword, database_secret};
     use super::*;
@@ -410,6 +433,47 @@ mod tests {
         fixed["autoscaling"] = serde_json::json!({"enabled": false});
         created.metadata.generation = Some(1);
         assert!(initial_replicas(&bookstore(fixed), &created).is_none());
+    }
+
+    fn owned_by(manager: &str, fields: serde_json::Value) -> ManagedFieldsEntry {
+        ManagedFieldsEntry {
+            manager: Some(manager.into()),
+            operation: Some("Apply".into()),
+            fields_type: Some("FieldsV1".into()),
+            fields_v1: Some(FieldsV1(fields)),
+            ..ManagedFieldsEntry::default()
+        }
+    }
+
+    #[test]
+    fn switching_autoscaling_on_hands_the_current_count_over() {
+        let shop = bookstore(with_database());
+        let mut current = with_secret(with_database(), b"pw");
+        current.spec.as_mut().expect("spec").replicas = Some(3);
+        current.metadata.managed_fields = Some(vec![owned_by(
+            "bookstore-operator",
+            serde_json::json!({"f:spec": {"f:replicas": {}, "f:template": {}}}),
+        )]);
+        let patch = replicas_handover(&shop, &current).expect("the count is handed over");
+        assert_eq!(patch["spec"], serde_json::json!({"replicas": 3}));
+
+        current.metadata.managed_fields = Some(vec![
+            owned_by(
+                "bookstore-operator",
+                serde_json::json!({"f:spec": {"f:template": {}}}),
+            ),
+            owned_by(
+                "bookstore-operator-replicas",
+                serde_json::json!({"f:spec": {"f:replicas": {}}}),
+            ),
+        ]);
+        assert!(
+            replicas_handover(&shop, &current).is_none(),
+            "already handed over"
+        );
+        let mut fixed = with_database();
+        fixed["autoscaling"] = serde_json::json!({"enabled": false});
+        assert!(replicas_handover(&bookstore(fixed), &current).is_none());
     }
 
     #[test]

@@ -12,19 +12,29 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::crd::Bookstore;
 
-pub use deployment::{API_PORT, DB_SECRET_HASH_ANNOTATION, deployment, initial_replicas};
+pub use deployment::{
+    API_PORT, DB_SECRET_HASH_ANNOTATION, applies_replicas, deployment, initial_replicas,
+    replicas_handover,
+};
 pub use hpa::horizontal_pod_autoscaler;
 pub use secret::{DatabasePassword, database_secret, secret_name};
 pub use service::service;
 
 /// The field manager of every server-side apply, and the `managed-by` label.
 pub const MANAGER: &str = "bookstore-operator";
-/// Sets the starting replica count of an autoscaled Deployment, once. A manager of its own, so
-/// that the main one never owns `spec.replicas` and never fights the autoscaler over it.
-pub const INITIAL_REPLICAS_MANAGER: &str = "bookstore-operator-initial-replicas";
+/// Holds `spec.replicas` of an autoscaled Deployment until the autoscaler takes it: it sets the
+/// starting count of a new Deployment, and keeps the current count while autoscaling is switched
+/// on (so that the main manager can let go of the field without it being reset to 1). A manager
+/// of its own, so that the main one never owns `spec.replicas` while the autoscaler decides.
+pub const REPLICAS_MANAGER: &str = "bookstore-operator-replicas";
+/// On every child: a digest of the object as the operator last rendered it. Equal digests mean
+/// the Bookstore asks for nothing new; drift is found by comparing the fields themselves.
+pub const DESIRED_HASH_ANNOTATION: &str = "bookstore.dev/desired-sha256";
 
 /// Everything a Bookstore should own; `None` means "must not exist".
 #[derive(Debug, Clone, PartialEq)]
@@ -43,11 +53,37 @@ pub fn desired(bookstore: &Bookstore, password: Option<&DatabasePassword>) -> Ch
         .zip(password)
         .map(|(database, password)| database_secret(bookstore, database, password));
     Children {
-        deployment: deployment(bookstore, secret.as_ref()),
-        service: service(bookstore),
-        autoscaler: horizontal_pod_autoscaler(bookstore),
-        secret,
+        deployment: stamped(deployment(bookstore, secret.as_ref())),
+        service: stamped(service(bookstore)),
+        autoscaler: horizontal_pod_autoscaler(bookstore).map(stamped),
+        secret: secret.map(stamped),
     }
+}
+
+/// The object with its `DESIRED_HASH_ANNOTATION`, computed over everything else in it.
+fn stamped<K: Resource + Serialize>(mut object: K) -> K {
+    let digest = hex_sha256(&serde_json::to_vec(&object).unwrap_or_default());
+    object
+        .annotations_mut()
+        .insert(DESIRED_HASH_ANNOTATION.to_owned(), digest);
+    object
+}
+
+/// The digest a child carries, if any.
+pub fn desired_hash<K: Resource>(object: &K) -> Option<&str> {
+    object
+        .meta()
+        .annotations
+        .as_ref()?
+        .get(DESIRED_HASH_ANNOTATION)
+        .map(String::as_str)
+}
+
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// The recommended labels, on every child and on the pods.
@@ -82,15 +118,31 @@ pub fn selector_labels(bookstore: &Bookstore) -> BTreeMap<String, String> {
 }
 
 /// Name, namespace, labels and the controller owner reference (absent when the Bookstore has no
-/// uid yet, as in `render`).
+/// uid yet, as in `render`). `blockOwnerDeletion`: a foreground deletion of the Bookstore waits
+/// for its children.
 fn metadata(bookstore: &Bookstore, name: String) -> ObjectMeta {
+    let owner = bookstore.controller_owner_ref(&()).map(|mut owner| {
+        owner.block_owner_deletion = Some(true);
+        owner
+    });
     ObjectMeta {
         name: Some(name),
         namespace: bookstore.namespace(),
         labels: Some(labels(bookstore)),
-        owner_references: bookstore.controller_owner_ref(&()).map(|owner| vec![owner]),
+        owner_references: owner.map(|owner| vec![owner]),
         ..ObjectMeta::default()
     }
+}
+
+/// Whether `object` is controlled by `bookstore` (its controller owner reference has its uid).
+pub fn controlled_by<K: Resource>(object: &K, bookstore: &Bookstore) -> bool {
+    let Some(uid) = bookstore.meta().uid.as_deref() else {
+        return false;
+    };
+    object
+        .owner_references()
+        .iter()
+        .any(|owner| owner.controller == Some(true) && owner.uid == uid)
 }
 
 #[cfg(test)]
@@ -153,8 +205,40 @@ mod tests {
                 ("Bookstore", "shop", "1234-abcd")
             );
             assert_eq!(owner.controller, Some(true));
+            assert_eq!(owner.block_owner_deletion, Some(true));
             assert_eq!(meta.namespace.as_deref(), Some("books"));
+            let digest = &meta.annotations.as_ref().expect("annotations")[DESIRED_HASH_ANNOTATION];
+            assert_eq!(digest.len(), 64);
         }
+    }
+
+    #[test]
+    fn the_desired_digest_follows_the_spec_and_nothing_else() {
+        let password = DatabasePassword::new(b"s3cret".to_vec());
+        let digests = |spec: serde_json::Value| {
+            let children = desired(&bookstore(spec), Some(&password));
+            [
+                desired_hash(&children.deployment).map(str::to_owned),
+                desired_hash(&children.service).map(str::to_owned),
+            ]
+        };
+        assert_eq!(digests(with_database()), digests(with_database()));
+        let mut changed = with_database();
+        changed["service"] = serde_json::json!({"port": 8081});
+        let (before, after) = (digests(with_database()), digests(changed));
+        assert_eq!(before[0], after[0], "the Deployment did not change");
+        assert_ne!(before[1], after[1], "the Service did");
+    }
+
+    #[test]
+    fn only_the_controller_reference_of_this_bookstore_counts() {
+        let shop = bookstore(with_database());
+        let mut service = service(&shop);
+        assert!(controlled_by(&service, &shop));
+        service.metadata.owner_references.as_mut().expect("owners")[0].uid = "other".into();
+        assert!(!controlled_by(&service, &shop));
+        service.metadata.owner_references = None;
+        assert!(!controlled_by(&service, &shop));
     }
 
     #[test]

@@ -1,0 +1,106 @@
+//! The Bookstore's cross-field rules, defined once. The API server enforces them as CEL rules in
+//! the CRD (`x-kubernetes-validations`); `validate.rs` checks the same rules in Rust so that
+//! `render` rejects what the API server would. The end-to-end suite submits every rule's
+//! counterexample to a real API server and to `validate`, and requires the same verdict.
+
+use kube::core::Rule;
+
+/// One CEL rule, where it sits, and what it says when broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CelRule {
+    /// The CEL expression, evaluated on the object at `attached_to`.
+    pub rule: &'static str,
+    /// The path of the object the rule is attached to (`spec`, `spec.autoscaling`, ...; empty
+    /// for the root).
+    pub attached_to: &'static str,
+    /// The field the message is about, relative to `attached_to` (`.port`), or empty.
+    pub field_path: &'static str,
+    pub message: &'static str,
+}
+
+impl CelRule {
+    /// The path an error names: `attached_to` + `field_path`.
+    pub fn path(&self) -> String {
+        format!("{}{}", self.attached_to, self.field_path)
+    }
+
+    /// The rule as it goes into the CRD.
+    pub fn to_rule(self) -> Rule {
+        let rule = Rule::new(self.rule).message(self.message);
+        if self.field_path.is_empty() {
+            rule
+        } else {
+            rule.field_path(self.field_path)
+        }
+    }
+}
+
+/// The name becomes the Service's name and a label value: a DNS-1035 label. A rule at the root
+/// (the only place that sees `metadata.name`), which cannot name a field: the message does.
+pub const NAME_IS_DNS_LABEL: CelRule = CelRule {
+    rule: "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    attached_to: "",
+    field_path: "",
+    message: "metadata.name must be a DNS-1035 label of at most 63 characters (lowercase letters, digits and '-', starting with a letter and ending with a letter or digit): it names the Service",
+};
+
+pub const MAX_AT_LEAST_MIN: CelRule = CelRule {
+    rule: "self.maxReplicas >= self.minReplicas",
+    attached_to: "spec.autoscaling",
+    field_path: ".maxReplicas",
+    message: "must not be less than minReplicas",
+};
+
+/// Only with a database: in demo mode there is one pod and `replicas` is ignored.
+pub const REPLICAS_WITHIN_AUTOSCALING: CelRule = CelRule {
+    rule: "!has(self.database) || !self.autoscaling.enabled || (self.replicas >= self.autoscaling.minReplicas && self.replicas <= self.autoscaling.maxReplicas)",
+    attached_to: "spec",
+    field_path: ".replicas",
+    message: "must lie between autoscaling.minReplicas and autoscaling.maxReplicas while autoscaling is enabled",
+};
+
+/// The autoscaler's target is a percentage of the CPU request (a CPU limit alone sets it too).
+pub const AUTOSCALING_NEEDS_CPU_REQUEST: CelRule = CelRule {
+    rule: "!has(self.database) || !self.autoscaling.enabled || (has(self.resources.requests) && 'cpu' in self.resources.requests) || (has(self.resources.limits) && 'cpu' in self.resources.limits)",
+    attached_to: "spec",
+    field_path: ".resources",
+    message: "must request CPU (requests.cpu, or limits.cpu) while autoscaling is enabled: the autoscaler's target is a percentage of it",
+};
+
+/// 8080 is `children::API_PORT` (a test keeps them equal).
+pub const NODE_EXPORTER_PORT_FREE: CelRule = CelRule {
+    rule: "!self.enabled || self.port != 8080",
+    attached_to: "spec.monitoring.nodeExporter",
+    field_path: ".port",
+    message: "must differ from the API's port 8080",
+};
+
+/// Every rule, for the tests that keep the CRD, `validate` and the API server in step.
+pub const ALL: [CelRule; 5] = [
+    NAME_IS_DNS_LABEL,
+    MAX_AT_LEAST_MIN,
+    REPLICAS_WITHIN_AUTOSCALING,
+    AUTOSCALING_NEEDS_CPU_REQUEST,
+    NODE_EXPORTER_PORT_FREE,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_node_exporter_rule_names_the_api_port() {
+        let port = crate::children::API_PORT.to_string();
+        assert!(NODE_EXPORTER_PORT_FREE.rule.ends_with(&port));
+        assert!(NODE_EXPORTER_PORT_FREE.message.ends_with(&port));
+    }
+
+    #[test]
+    fn paths_join_the_attachment_and_the_field() {
+        assert_eq!(
+            NODE_EXPORTER_PORT_FREE.path(),
+            "spec.monitoring.nodeExporter.port"
+        );
+        assert_eq!(NAME_IS_DNS_LABEL.path(), "");
+    }
+}

@@ -1,0 +1,434 @@
+//! A real Kubernetes API server with the operator running as installed: `deploy/install.yaml`
+//! applied, the operator binary run with a token of its ServiceAccount (never cluster-admin).
+//! Shared by the end-to-end suite (`tests/e2e.rs`) and the benchmark (`examples/converge.rs`).
+//!
+//! The cluster comes from `BOOKSTORE_E2E_KUBECONFIG` (cluster-admin: the harness installs the
+//! operator and creates namespaces); `BOOKSTORE_E2E_AUDIT_LOG` may name the API server's audit
+//! log (one JSON line per request) for counting the operator's requests. `.ci/k8s-up` starts a
+//! local control plane from `../shared/k8s/` and prints both.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kube::Client;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+/// The operator's ServiceAccount, as the API server names it.
+pub const OPERATOR_USER: &str = "system:serviceaccount:bookstore-system:bookstore-operator";
+pub const OPERATOR_NAMESPACE: &str = "bookstore-system";
+
+pub struct Cluster {
+    pub admin_kubeconfig: PathBuf,
+    pub audit_log: Option<PathBuf>,
+    /// Where logs and generated kubeconfigs go.
+    pub work_dir: PathBuf,
+}
+
+impl Cluster {
+    /// The cluster named by the environment; `None` (and why) when there is none. With `CI` set
+    /// a missing cluster is an error, not a skip.
+    pub fn from_env(suite: &str) -> Option<Self> {
+        let Some(kubeconfig) = std::env::var_os("BOOKSTORE_E2E_KUBECONFIG") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but BOOKSTORE_E2E_KUBECONFIG is not: {suite} must run against a real API server (.ci/k8s-up starts one)"
+            );
+            eprintln!(
+                "SKIPPED: {suite}: BOOKSTORE_E2E_KUBECONFIG is not set (start a control plane with `eval \"$(.ci/k8s-up)\"`, or point it at any cluster where you are cluster-admin)"
+            );
+            return None;
+        };
+        let work_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/e2e")
+            .join(format!("{suite}-{}", std::process::id()));
+        fs::create_dir_all(&work_dir).unwrap();
+        Some(Self {
+            admin_kubeconfig: PathBuf::from(kubeconfig),
+            audit_log: std::env::var_os("BOOKSTORE_E2E_AUDIT_LOG").map(PathBuf::from),
+            work_dir,
+        })
+    }
+
+    pub async fn admin(&self) -> Client {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.admin_kubeconfig).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .unwrap();
+        Client::try_from(config).unwrap()
+    }
+
+    /// Runs kubectl as cluster-admin; panics with its output when it fails.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let output = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.admin_kubeconfig)
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "kubectl {}: {}{}",
+            args.join(" "),
+            stdout,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    }
+
+    /// Installs the operator the way the README says (`deploy/install.yaml`, server-side).
+    pub fn install_operator(&self) {
+        let install = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/install.yaml");
+        self.kubectl(&[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "-f",
+            install.to_str().unwrap(),
+        ]);
+        self.kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/bookstores.bookstore.dev",
+            "--timeout=60s",
+        ]);
+    }
+
+    /// A kubeconfig holding only a token of the operator's ServiceAccount, reaching the API
+    /// server through `via` when given (a proxy the test controls).
+    pub fn operator_kubeconfig(&self, name: &str, via: Option<SocketAddr>) -> PathBuf {
+        let token = self.kubectl(&[
+            "-n",
+            OPERATOR_NAMESPACE,
+            "create",
+            "token",
+            "bookstore-operator",
+            "--duration=2h",
+        ]);
+        let admin: Value = serde_json::from_str(&self.kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "--flatten",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        let mut cluster = admin["clusters"][0]["cluster"].clone();
+        if let Some(proxy) = via {
+            let server = cluster["server"].as_str().unwrap().to_owned();
+            let host = server
+                .trim_start_matches("https://")
+                .split(['/', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            cluster["server"] = json!(format!("https://{proxy}"));
+            if host.parse::<std::net::IpAddr>().is_err() {
+                cluster["tls-server-name"] = json!(host);
+            }
+        }
+        let kubeconfig = json!({
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": "cluster", "cluster": cluster}],
+            "users": [{"name": "operator", "user": {"token": token.trim()}}],
+            "contexts": [{"name": "operator", "context": {"cluster": "cluster", "user": "operator"}}],
+            "current-context": "operator",
+        });
+        let path = self.work_dir.join(format!("{name}.kubeconfig"));
+        fs::write(&path, kubeconfig.to_string()).unwrap();
+        path
+    }
+
+    /// The admin kubeconfig with `namespace` as its context's namespace.
+    pub fn admin_kubeconfig_in(&self, namespace: &str) -> PathBuf {
+        let mut config: Value = serde_json::from_str(&self.kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "--flatten",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        config["contexts"][0]["context"]["namespace"] = json!(namespace);
+        let path = self
+            .work_dir
+            .join(format!("admin-in-{namespace}.kubeconfig"));
+        fs::write(&path, config.to_string()).unwrap();
+        path
+    }
+
+    /// The audit log's current end: requests after it are the ones that follow.
+    pub fn audit_mark(&self) -> u64 {
+        self.audit_log
+            .as_ref()
+            .and_then(|path| fs::metadata(path).ok())
+            .map_or(0, |m| m.len())
+    }
+
+    /// The operator's requests since `mark` (audit log entries of its ServiceAccount).
+    pub fn operator_requests(&self, mark: u64) -> Vec<AuditEntry> {
+        let Some(path) = &self.audit_log else {
+            return Vec::new();
+        };
+        let bytes = fs::read(path).unwrap_or_default();
+        let start = usize::try_from(mark).unwrap_or(0).min(bytes.len());
+        String::from_utf8_lossy(&bytes[start..])
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|entry| entry["user"]["username"] == OPERATOR_USER)
+            .map(|entry| AuditEntry {
+                verb: entry["verb"].as_str().unwrap_or_default().to_owned(),
+                resource: entry["objectRef"]["resource"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                namespace: entry["objectRef"]["namespace"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                name: entry["objectRef"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                user_agent: entry["userAgent"].as_str().unwrap_or_default().to_owned(),
+                code: entry["responseStatus"]["code"].as_u64().unwrap_or(0),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub verb: String,
+    pub resource: String,
+    pub namespace: String,
+    pub name: String,
+    pub user_agent: String,
+    pub code: u64,
+}
+
+impl AuditEntry {
+    pub fn is_write(&self) -> bool {
+        matches!(self.verb.as_str(), "create" | "update" | "patch" | "delete")
+    }
+}
+
+/// One operator process, killed when dropped.
+pub struct Operator {
+    pub identity: String,
+    pub metrics_addr: SocketAddr,
+    pub log: PathBuf,
+    child: Child,
+    pub exited_at: Option<Instant>,
+}
+
+impl Operator {
+    /// Runs `bookstore-operator run` as a pod would (`POD_NAMESPACE`, `POD_NAME`), or as someone
+    /// on their machine would when `pod_namespace` is `None` (the Lease namespace then comes
+    /// from the kubeconfig).
+    pub fn start(
+        cluster: &Cluster,
+        kubeconfig: &Path,
+        identity: &str,
+        pod_namespace: Option<&str>,
+    ) -> Self {
+        let metrics_addr = free_port();
+        let log = cluster.work_dir.join(format!("{identity}.log"));
+        let output = fs::File::create(&log).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bookstore-operator"));
+        command
+            .arg("run")
+            .arg("--metrics-addr")
+            .arg(metrics_addr.to_string())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("KUBECONFIG", kubeconfig)
+            .env("POD_NAME", identity)
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(output.try_clone().unwrap()))
+            .stderr(Stdio::from(output));
+        if let Some(namespace) = pod_namespace {
+            command.env("POD_NAMESPACE", namespace);
+        }
+        let child = command.spawn().expect("the operator binary starts");
+        Self {
+            identity: identity.to_owned(),
+            metrics_addr,
+            log,
+            child,
+            exited_at: None,
+        }
+    }
+
+    /// The operator's /metrics text, `None` while it does not answer.
+    pub async fn metrics(&self) -> Option<String> {
+        let mut stream = TcpStream::connect(self.metrics_addr).await.ok()?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\nHost: operator\r\n\r\n")
+            .await
+            .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.ok()?;
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+    }
+
+    /// The sum of a metric's samples whose labels contain `labels` (e.g. `verb="patch"`).
+    pub async fn metric(&self, name: &str, labels: &str) -> f64 {
+        let text = self.metrics().await.unwrap_or_default();
+        text.lines()
+            .filter(|line| line.starts_with(name) && line.contains(labels))
+            .filter(|line| line[name.len()..].starts_with(['{', ' ']))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    pub async fn leads(&self) -> bool {
+        self.metric("bookstore_operator_leader", "").await == 1.0
+    }
+
+    /// Whether the process has ended (noting when it was first seen ended).
+    pub fn has_exited(&mut self) -> bool {
+        let ended = matches!(self.child.try_wait(), Ok(Some(_)));
+        if ended && self.exited_at.is_none() {
+            self.exited_at = Some(Instant::now());
+        }
+        ended
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The exit code once ended, waiting up to `timeout`.
+    pub async fn exit_code(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            eprintln!("--- last lines of {} ---", self.identity);
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+fn free_port() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// A TCP proxy to the API server that the test can cut, to cut one operator off.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    connections: Arc<Mutex<JoinSet<()>>>,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn to(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(Mutex::new(JoinSet::new()));
+        let tasks = Arc::clone(&connections);
+        let accepting = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                tasks.lock().unwrap().spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            connections,
+            accepting,
+        }
+    }
+
+    /// Closes every connection and refuses new ones.
+    pub fn cut(&self) {
+        self.accepting.abort();
+        self.connections.lock().unwrap().abort_all();
+    }
+}
+
+/// The API server's address, from the admin kubeconfig.
+pub fn api_server_addr(cluster: &Cluster) -> SocketAddr {
+    let server = cluster.kubectl(&[
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ]);
+    let authority = server.trim().trim_start_matches("https://");
+    let authority = authority.split('/').next().unwrap_or(authority);
+    use std::net::ToSocketAddrs;
+    let with_port = if authority.contains(':') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:443")
+    };
+    with_port.to_socket_addrs().unwrap().next().unwrap()
+}
+
+/// Polls `check` every 200 ms until it yields a value; panics after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
