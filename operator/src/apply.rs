@@ -29,9 +29,16 @@ pub struct Applied {
 /// What exists under a child's name.
 enum Existing<K> {
     Absent,
-    Ours(Arc<K>),
+    /// This Bookstore's; `None` when the full cache lacks it (its label was removed).
+    Ours(Option<Arc<K>>),
     /// Someone else's object: never adopted.
     Foreign,
+}
+
+/// A child as it stands: the cached object, and whether one exists at all.
+struct Current<K> {
+    object: Option<Arc<K>>,
+    exists: bool,
 }
 
 pub async fn apply_children(
@@ -43,89 +50,97 @@ pub async fn apply_children(
     // Look before writing anything: while any name is taken by an object this Bookstore does not
     // control, nothing is applied (the Deployment must not read someone else's Secret).
     let mut foreign = Vec::new();
-    let secret = match &children.secret {
-        Some(desired) => Some(claim(
-            existing(client, caches, bookstore, desired).await?,
-            desired,
-            &mut foreign,
-        )),
-        None => None,
-    };
+    let secret = children
+        .secret
+        .as_ref()
+        .map(|desired| claim(existing(caches, bookstore, desired), desired, &mut foreign));
     let deployment = claim(
-        existing(client, caches, bookstore, &children.deployment).await?,
+        existing(caches, bookstore, &children.deployment),
         &children.deployment,
         &mut foreign,
     );
     let service = claim(
-        existing(client, caches, bookstore, &children.service).await?,
+        existing(caches, bookstore, &children.service),
         &children.service,
         &mut foreign,
     );
-    let autoscaler = match &children.autoscaler {
-        Some(desired) => Some(claim(
-            existing(client, caches, bookstore, desired).await?,
-            desired,
-            &mut foreign,
-        )),
-        None => None,
-    };
+    let autoscaler = children
+        .autoscaler
+        .as_ref()
+        .map(|desired| claim(existing(caches, bookstore, desired), desired, &mut foreign));
     if !foreign.is_empty() {
         return Err(Error::AdoptionRefused(foreign));
     }
 
-    let mut applied = Applied::default();
-    let changes = &mut applied.changes;
-    match &children.secret {
-        Some(desired) => {
-            sync(client, desired, secret.flatten(), changes).await?;
+    // The children do not depend on one another: applied at once, one round trip for all.
+    let secret_step = async {
+        match &children.secret {
+            Some(desired) => Ok(sync(client, desired, secret.unwrap_or_default()).await?.1),
+            None => {
+                let name = children::secret_name(bookstore);
+                delete_unwanted::<Secret>(client, caches, bookstore, &name).await
+            }
         }
-        None => {
-            delete_unwanted::<Secret>(
-                client,
-                caches,
-                bookstore,
-                &children::secret_name(bookstore),
-                changes,
-            )
-            .await?
+    };
+    let autoscaler_step = async {
+        match &children.autoscaler {
+            Some(desired) => Ok(sync(client, desired, autoscaler.unwrap_or_default())
+                .await?
+                .1),
+            None => {
+                let name = bookstore.name_any();
+                delete_unwanted::<HorizontalPodAutoscaler>(client, caches, bookstore, &name).await
+            }
+        }
+    };
+    let (secret, deployment, service, autoscaler) = tokio::join!(
+        secret_step,
+        sync_deployment(client, bookstore, &children.deployment, deployment),
+        sync(client, &children.service, service),
+        autoscaler_step,
+    );
+    let secret_change = secret?;
+    let (deployment, deployment_change) = deployment?;
+    let (service, service_change) = service?;
+    let autoscaler_change = autoscaler?;
+    Ok(Applied {
+        deployment: Some(deployment),
+        service: Some(service),
+        changes: [
+            secret_change,
+            deployment_change,
+            service_change,
+            autoscaler_change,
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    })
+}
+
+impl<K> Default for Current<K> {
+    fn default() -> Self {
+        Self {
+            object: None,
+            exists: false,
         }
     }
-    applied.deployment =
-        Some(sync_deployment(client, bookstore, &children.deployment, deployment, changes).await?);
-    applied.service = Some(sync(client, &children.service, service, changes).await?);
-    match &children.autoscaler {
-        Some(desired) => {
-            sync(client, desired, autoscaler.flatten(), changes).await?;
-        }
-        None => {
-            delete_unwanted::<HorizontalPodAutoscaler>(
-                client,
-                caches,
-                bookstore,
-                &bookstore.name_any(),
-                changes,
-            )
-            .await?
-        }
-    }
-    Ok(applied)
 }
 
 /// This Bookstore's object under the child's name, if any; a foreign one is noted.
-fn claim<K: Child>(
-    existing: Existing<K>,
-    desired: &K,
-    foreign: &mut Vec<String>,
-) -> Option<Arc<K>> {
+fn claim<K: Child>(existing: Existing<K>, desired: &K, foreign: &mut Vec<String>) -> Current<K> {
     match existing {
-        Existing::Ours(current) => Some(current),
-        Existing::Absent => None,
+        Existing::Ours(object) => Current {
+            object,
+            exists: true,
+        },
+        Existing::Absent => Current::default(),
         Existing::Foreign => {
             foreign.push(describe::<K>(
                 &desired.namespace().unwrap_or_default(),
                 &desired.name_any(),
             ));
-            None
+            Current::default()
         }
     }
 }
@@ -136,45 +151,41 @@ async fn sync_deployment(
     client: &Client,
     bookstore: &Bookstore,
     desired: &Deployment,
-    current: Option<Arc<Deployment>>,
-    changes: &mut Vec<String>,
-) -> Result<Arc<Deployment>, Error> {
+    current: Current<Deployment>,
+) -> Result<(Arc<Deployment>, Option<String>), Error> {
     let (namespace, name) = (bookstore.namespace(), bookstore.name_any());
-    if let Some(hold) = current
+    let handover = current
+        .object
         .as_deref()
-        .and_then(|c| children::replicas_handover(bookstore, c))
-    {
+        .and_then(|c| children::replicas_handover(bookstore, c));
+    if let Some(hold) = handover {
         patch::<Deployment, _>(client, namespace.as_deref(), &name, REPLICAS_MANAGER, &hold)
             .await?;
     }
-    let created = current.is_none();
-    let deployment = sync(client, desired, current, changes).await?;
+    let created = !current.exists;
+    let (deployment, change) = sync(client, desired, current).await?;
     match children::initial_replicas(bookstore, &deployment).filter(|_| created) {
-        Some(start) => Ok(Arc::new(
-            patch::<Deployment, _>(
-                client,
-                namespace.as_deref(),
-                &name,
-                REPLICAS_MANAGER,
-                &start,
-            )
-            .await?,
-        )),
-        None => Ok(deployment),
+        Some(start) => {
+            let (namespace, name) = (namespace.as_deref(), &name);
+            let started =
+                patch::<Deployment, _>(client, namespace, name, REPLICAS_MANAGER, &start).await?;
+            Ok((Arc::new(started), change))
+        }
+        None => Ok((deployment, change)),
     }
 }
 
-/// Applies `desired` unless `current` already matches it; returns the object as stored.
+/// Applies `desired` unless `current` already matches it; returns the object as stored, and what
+/// was done (`created Service shop`), if anything.
 async fn sync<K: Child>(
     client: &Client,
     desired: &K,
-    current: Option<Arc<K>>,
-    changes: &mut Vec<String>,
-) -> Result<Arc<K>, Error> {
-    let verb = match current {
-        Some(current) if up_to_date(desired, &current) => return Ok(current),
-        Some(_) => "updated",
-        None => "created",
+    current: Current<K>,
+) -> Result<(Arc<K>, Option<String>), Error> {
+    let verb = match current.object {
+        Some(object) if up_to_date(desired, &object) => return Ok((object, None)),
+        _ if current.exists => "updated",
+        _ => "created",
     };
     let stored = patch(
         client,
@@ -184,8 +195,8 @@ async fn sync<K: Child>(
         desired,
     )
     .await?;
-    changes.push(format!("{verb} {} {}", K::kind(&()), desired.name_any()));
-    Ok(Arc::new(stored))
+    let change = format!("{verb} {} {}", K::kind(&()), desired.name_any());
+    Ok((Arc::new(stored), Some(change)))
 }
 
 /// Server-side apply under `manager`, forced: the operator's own fields are taken back from
@@ -208,31 +219,23 @@ async fn patch<K: Child, P: Serialize + std::fmt::Debug>(
         .map_err(|e| Error::kube("apply", describe::<K>(namespace, name), e))
 }
 
-/// From the cache; a child missing there may still exist without the operator's label, so its
-/// name is looked up before anything is created under it.
-async fn existing<K: Child>(
-    client: &Client,
-    caches: &Caches,
-    bookstore: &Bookstore,
-    desired: &K,
-) -> Result<Existing<K>, Error> {
+/// What holds the child's name, from the caches: the full one of the operator's objects, else the
+/// metadata of every object of the kind (an object without the operator's label).
+fn existing<K: Child>(caches: &Caches, bookstore: &Bookstore, desired: &K) -> Existing<K> {
     let namespace = desired.namespace().unwrap_or_default();
     let name = desired.name_any();
-    let found = match caches.child::<K>(&namespace, &name) {
-        Some(cached) => Some(cached),
-        None => Api::<K>::namespaced(client.clone(), &namespace)
-            .get_opt(&name)
-            .await
-            .map_err(|e| Error::kube("read", describe::<K>(&namespace, &name), e))?
-            .map(Arc::new),
-    };
-    Ok(match found {
+    if let Some(cached) = caches.child::<K>(&namespace, &name) {
+        return if children::controlled_by(cached.as_ref(), bookstore) {
+            Existing::Ours(Some(cached))
+        } else {
+            Existing::Foreign
+        };
+    }
+    match caches.named::<K>(&namespace, &name) {
         None => Existing::Absent,
-        Some(object) if children::controlled_by(object.as_ref(), bookstore) => {
-            Existing::Ours(object)
-        }
+        Some(meta) if children::controlled_by(meta.as_ref(), bookstore) => Existing::Ours(None),
         Some(_) => Existing::Foreign,
-    })
+    }
 }
 
 /// Deletes a child that is no longer wanted: only one this Bookstore controls, and only the very
@@ -242,14 +245,13 @@ async fn delete_unwanted<K: Child>(
     caches: &Caches,
     bookstore: &Bookstore,
     name: &str,
-    changes: &mut Vec<String>,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let namespace = bookstore.namespace().unwrap_or_default();
     let Some(current) = caches.child::<K>(&namespace, name) else {
-        return Ok(());
+        return Ok(None);
     };
     if !children::controlled_by(current.as_ref(), bookstore) {
-        return Ok(());
+        return Ok(None);
     }
     let params = DeleteParams {
         preconditions: Some(Preconditions {
@@ -264,11 +266,10 @@ async fn delete_unwanted<K: Child>(
     {
         Ok(_) => {}
         // Gone already (the cache lags a little): nothing to do.
-        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(None),
         Err(e) => return Err(Error::kube("delete", describe::<K>(&namespace, name), e)),
     }
-    changes.push(format!("deleted {} {name}", K::kind(&())));
-    Ok(())
+    Ok(Some(format!("deleted {} {name}", K::kind(&()))))
 }
 
 pub fn describe<K: Child>(namespace: &str, name: &str) -> String {

@@ -16,8 +16,10 @@ use serde::de::DeserializeOwned;
 
 use crate::crd::Bookstore;
 
-/// The stores. Children are watched by the `managed-by` label; other Secrets only by metadata,
-/// to notice a referenced password Secret appear or change without holding every Secret's data.
+/// The stores. Children are watched in full by the `managed-by` label. Every other object of their
+/// four kinds is watched too, by metadata only (name, uid, owner references, resourceVersion):
+/// enough to know whether a child's name is taken, and to notice a password Secret appear or
+/// change, without holding every Secret's data.
 #[derive(Clone)]
 pub struct Caches {
     pub bookstores: Store<Bookstore>,
@@ -26,8 +28,10 @@ pub struct Caches {
     pub autoscalers: Store<HorizontalPodAutoscaler>,
     /// The `<name>-db` children, with their data.
     pub secrets: Store<Secret>,
-    /// Every Secret's name and resourceVersion (no data, no annotations).
-    pub secret_metadata: Store<PartialObjectMeta<Secret>>,
+    pub deployment_names: Store<PartialObjectMeta<Deployment>>,
+    pub service_names: Store<PartialObjectMeta<Service>>,
+    pub autoscaler_names: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
+    pub secret_names: Store<PartialObjectMeta<Secret>>,
 }
 
 /// A kind of child, and where its cache is.
@@ -41,12 +45,18 @@ pub trait Child:
     + Sync
     + 'static
 {
+    /// The operator's objects of this kind, in full.
     fn store(caches: &Caches) -> &Store<Self>;
+    /// Every other object of this kind (without the `managed-by` label), metadata only.
+    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>>;
 }
 
 impl Child for Deployment {
     fn store(caches: &Caches) -> &Store<Self> {
         &caches.deployments
+    }
+    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
+        &caches.deployment_names
     }
 }
 
@@ -54,17 +64,26 @@ impl Child for Service {
     fn store(caches: &Caches) -> &Store<Self> {
         &caches.services
     }
+    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
+        &caches.service_names
+    }
 }
 
 impl Child for HorizontalPodAutoscaler {
     fn store(caches: &Caches) -> &Store<Self> {
         &caches.autoscalers
     }
+    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
+        &caches.autoscaler_names
+    }
 }
 
 impl Child for Secret {
     fn store(caches: &Caches) -> &Store<Self> {
         &caches.secrets
+    }
+    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
+        &caches.secret_names
     }
 }
 
@@ -77,7 +96,10 @@ impl Caches {
             self.services.wait_until_ready(),
             self.autoscalers.wait_until_ready(),
             self.secrets.wait_until_ready(),
-            self.secret_metadata.wait_until_ready(),
+            self.deployment_names.wait_until_ready(),
+            self.service_names.wait_until_ready(),
+            self.autoscaler_names.wait_until_ready(),
+            self.secret_names.wait_until_ready(),
         );
     }
 
@@ -85,10 +107,18 @@ impl Caches {
         K::store(self).get(&ObjectRef::new(name).within(namespace))
     }
 
+    /// An object of `K`'s kind without the operator's label that has this name, as metadata.
+    pub fn named<K: Child>(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<PartialObjectMeta<K>>> {
+        K::names(self).get(&ObjectRef::new(name).within(namespace))
+    }
+
     /// The resourceVersion of a Secret, `None` when it does not exist.
     pub fn secret_version(&self, namespace: &str, name: &str) -> Option<String> {
-        self.secret_metadata
-            .get(&ObjectRef::new(name).within(namespace))
+        self.named::<Secret>(namespace, name)
             .map(|meta| meta.metadata.resource_version.clone().unwrap_or_default())
     }
 }

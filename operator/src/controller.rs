@@ -13,7 +13,7 @@ use futures_util::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Secret, Service};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, ObjectMeta};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
@@ -30,6 +30,9 @@ use crate::reconcile::{Context, RESYNC, error_policy, reconcile};
 
 /// Events for one Bookstore within this time make one reconcile.
 const DEBOUNCE: Duration = Duration::from_millis(500);
+/// Objects per LIST page. A page is parsed whole, managed fields included, before the watch strips
+/// what the cache does not keep: 500 (the default) Deployments make a 16 MB peak, 50 make 2 MB.
+const PAGE_SIZE: u32 = 50;
 
 /// A Kubernetes client that counts its requests by verb, and names this replica in its
 /// User-Agent (`bookstore-operator/VERSION (IDENTITY)`, as the API server's audit log shows it).
@@ -83,26 +86,35 @@ pub struct Watches {
     services: Triggers<Service>,
     autoscalers: Triggers<HorizontalPodAutoscaler>,
     secrets: Triggers<Secret>,
-    secret_metadata: Triggers<PartialObjectMeta<Secret>>,
+    deployment_names: Triggers<PartialObjectMeta<Deployment>>,
+    service_names: Triggers<PartialObjectMeta<Service>>,
+    autoscaler_names: Triggers<PartialObjectMeta<HorizontalPodAutoscaler>>,
+    secret_names: Triggers<PartialObjectMeta<Secret>>,
 }
 
 /// Sets up every watch and the caches they fill.
 pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
-    let all = watcher::Config::default;
+    let all = || watcher::Config::default().page_size(PAGE_SIZE);
     let labelled = || all().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
     let (bookstores, bookstore_writer) = reflector::store();
     let (deployments, deployment_writer) = reflector::store();
     let (services, service_writer) = reflector::store();
     let (autoscalers, autoscaler_writer) = reflector::store();
     let (secrets, secret_writer) = reflector::store();
-    let (secret_metadata, secret_metadata_writer) = reflector::store();
+    let (deployment_names, deployment_names_writer) = reflector::store();
+    let (service_names, service_names_writer) = reflector::store();
+    let (autoscaler_names, autoscaler_names_writer) = reflector::store();
+    let (secret_names, secret_names_writer) = reflector::store();
     let caches = Caches {
         bookstores,
         deployments,
         services,
         autoscalers,
         secrets,
-        secret_metadata,
+        deployment_names,
+        service_names,
+        autoscaler_names,
+        secret_names,
     };
     let watches = Watches {
         bookstores: triggers(
@@ -150,21 +162,52 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
             |s: &Secret| digest(&json!(s.metadata.resource_version)),
             metrics,
         ),
-        // Every Secret, metadata only and without annotations (which may hold a copy of the
-        // data, as kubectl's last-applied-configuration does).
-        secret_metadata: triggers(
-            watcher(Api::<PartialObjectMeta<Secret>>::all(client.clone()), all()).modify(
-                |meta: &mut PartialObjectMeta<Secret>| {
-                    meta.metadata.managed_fields = None;
-                    meta.metadata.annotations = None;
-                },
-            ),
-            secret_metadata_writer,
-            |s: &PartialObjectMeta<Secret>| digest(&json!(s.metadata.resource_version)),
-            metrics,
-        ),
+        deployment_names: names(client, deployment_names_writer, metrics),
+        service_names: names(client, service_names_writer, metrics),
+        autoscaler_names: names(client, autoscaler_names_writer, metrics),
+        secret_names: names(client, secret_names_writer, metrics),
     };
     (caches, watches)
+}
+
+/// Every object of a child's kind that the full watches do not hold (those without the
+/// operator's `managed-by` label), metadata only, reduced to what tells whose a name is (and a
+/// Secret's version): no labels, no annotations (a Secret's may hold a copy of its data, as
+/// kubectl's last-applied-configuration does), no managed fields. Triggers on creation, deletion,
+/// a change of owner, and for Secrets on every change (a password Secret's new version).
+fn names<K>(
+    client: &Client,
+    writer: reflector::store::Writer<PartialObjectMeta<K>>,
+    metrics: &Arc<Metrics>,
+) -> Triggers<PartialObjectMeta<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + std::fmt::Debug + 'static,
+    PartialObjectMeta<K>: Resource<DynamicType = ()> + serde::de::DeserializeOwned,
+{
+    let unlabelled = watcher::Config::default()
+        .page_size(PAGE_SIZE)
+        .labels(&format!("app.kubernetes.io/managed-by!={MANAGER}"));
+    let watch = watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), unlabelled).modify(
+        |meta: &mut PartialObjectMeta<K>| {
+            let kept = ObjectMeta {
+                name: meta.metadata.name.take(),
+                namespace: meta.metadata.namespace.take(),
+                uid: meta.metadata.uid.take(),
+                resource_version: meta.metadata.resource_version.take(),
+                owner_references: meta.metadata.owner_references.take(),
+                ..ObjectMeta::default()
+            };
+            meta.metadata = kept;
+        },
+    );
+    let relevant = if K::kind(&()) == "Secret" {
+        |meta: &PartialObjectMeta<K>| digest(&json!(meta.metadata.resource_version))
+    } else {
+        |meta: &PartialObjectMeta<K>| {
+            digest(&json!([meta.metadata.uid, meta.metadata.owner_references]))
+        }
+    };
+    triggers(watch, writer, relevant, metrics)
 }
 
 /// Runs the controller until `shutdown` resolves. `concurrency` bounds parallel reconciles.
@@ -175,8 +218,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let bookstores = context.caches.bookstores.clone();
-    let referencing = bookstores.clone();
-    let controller = Controller::for_stream(watches.bookstores, bookstores)
+    let cache = || bookstores.clone();
+    let (for_deployments, for_services, for_autoscalers, for_secrets) =
+        (cache(), cache(), cache(), cache());
+    let controller = Controller::for_stream(watches.bookstores, cache())
         .with_config(
             controller::Config::default()
                 .concurrency(concurrency)
@@ -186,8 +231,24 @@ pub async fn run(
         .owns_stream(watches.services)
         .owns_stream(watches.autoscalers)
         .owns_stream(watches.secrets)
-        .watches_stream(watches.secret_metadata, move |secret| {
-            bookstores_referencing(&referencing, &secret)
+        // A name freed or taken: the Bookstore of that name, if any (a refused child can go on).
+        .watches_stream(watches.deployment_names, move |meta| {
+            bookstore_named(&for_deployments, &meta, "")
+        })
+        .watches_stream(watches.service_names, move |meta| {
+            bookstore_named(&for_services, &meta, "")
+        })
+        .watches_stream(watches.autoscaler_names, move |meta| {
+            bookstore_named(&for_autoscalers, &meta, "")
+        })
+        .watches_stream(watches.secret_names, move |secret| {
+            let mut concerned = bookstores_referencing(&for_secrets, &secret);
+            concerned.extend(bookstore_named(
+                &for_secrets,
+                &secret,
+                crate::children::SECRET_SUFFIX,
+            ));
+            concerned
         })
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, Arc::clone(&context))
@@ -229,9 +290,11 @@ where
 {
     let metrics = Arc::clone(metrics);
     let resource = K::plural(&()).into_owned();
-    let mut seen: HashMap<ObjectRef<K>, u64> = HashMap::new();
+    // By a digest of each object's namespace, name and uid (small keys: these maps hold every
+    // watched object).
+    let mut seen: HashMap<u64, u64> = HashMap::new();
     // The objects listed by a re-list in progress: the others were deleted meanwhile.
-    let mut relisted: Option<HashSet<ObjectRef<K>>> = None;
+    let mut relisted: Option<HashSet<u64>> = None;
     reflector::reflector(writer, events.default_backoff())
         .filter_map(move |event| {
             let trigger = match event {
@@ -246,15 +309,15 @@ where
                     None
                 }
                 Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
-                    let reference = ObjectRef::from_obj(&object);
+                    let reference = identify(&object);
                     if let Some(listed) = relisted.as_mut() {
-                        listed.insert(reference.clone());
+                        listed.insert(reference);
                     }
                     let digest = relevant(&object);
                     (seen.insert(reference, digest) != Some(digest)).then_some(Ok(object))
                 }
                 Ok(watcher::Event::Delete(object)) => {
-                    seen.remove(&ObjectRef::from_obj(&object));
+                    seen.remove(&identify(&object));
                     Some(Ok(object))
                 }
                 Err(error) => {
@@ -266,6 +329,13 @@ where
             std::future::ready(trigger)
         })
         .boxed()
+}
+
+fn identify<K: Resource>(object: &K) -> u64 {
+    let meta = object.meta();
+    let mut hasher = DefaultHasher::new();
+    (&meta.namespace, &meta.name, &meta.uid).hash(&mut hasher);
+    hasher.finish()
 }
 
 fn digest(value: &serde_json::Value) -> u64 {
@@ -311,13 +381,38 @@ fn forget_managed_fields<K: Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;
 }
 
-/// Deployments keep the operator's own apply entry: it tells who holds `spec.replicas`.
+/// Deployments keep, of their managed fields, only what `children::replicas_handover` reads:
+/// whether the operator's own apply entry holds `spec.replicas` (the whole entry describes every
+/// field of the template: most of a cached Deployment's memory); of their conditions only
+/// `ReplicaFailure`, which `status::pod_creation_problem` reads.
 fn keep_own_apply_fields(deployment: &mut Deployment) {
-    if let Some(entries) = deployment.metadata.managed_fields.as_mut() {
-        entries.retain(|entry| {
-            entry.manager.as_deref() == Some(MANAGER) && entry.operation.as_deref() == Some("Apply")
-        });
+    if let Some(conditions) = deployment
+        .status
+        .as_mut()
+        .and_then(|s| s.conditions.as_mut())
+    {
+        conditions.retain(|c| c.type_ == "ReplicaFailure");
     }
+    let holds_replicas = crate::children::applies_replicas(deployment, MANAGER);
+    deployment.metadata.managed_fields = holds_replicas.then(|| {
+        vec![ManagedFieldsEntry {
+            manager: Some(MANAGER.to_owned()),
+            operation: Some("Apply".to_owned()),
+            fields_v1: Some(FieldsV1(json!({"f:spec": {"f:replicas": {}}}))),
+            ..ManagedFieldsEntry::default()
+        }]
+    });
+}
+
+/// The Bookstore whose child would be named like `object` (its name plus `suffix`), if any.
+fn bookstore_named<K: Resource>(
+    bookstores: &Store<Bookstore>,
+    object: &K,
+    suffix: &str,
+) -> Option<ObjectRef<Bookstore>> {
+    let name = object.meta().name.as_deref()?.strip_suffix(suffix)?;
+    let reference = ObjectRef::new(name).within(object.meta().namespace.as_deref()?);
+    bookstores.get(&reference).map(|_| reference)
 }
 
 /// The Bookstores whose password a Secret holds.
@@ -448,18 +543,38 @@ mod tests {
     }
 
     #[test]
-    fn only_the_operators_own_apply_entry_is_kept() {
-        let mut deployment: Deployment = serde_json::from_value(json!({
-            "metadata": {"managedFields": [
-                {"manager": "bookstore-operator", "operation": "Apply", "fieldsV1": {"f:spec": {}}},
-                {"manager": "bookstore-operator", "operation": "Update"},
-                {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"}
-            ]}
-        }))
-        .expect("deployment");
-        keep_own_apply_fields(&mut deployment);
-        let kept = deployment.metadata.managed_fields.expect("entries");
+    fn a_cached_deployment_keeps_only_who_holds_its_replicas() {
+        let entries = |replicas_by: &str| -> Deployment {
+            serde_json::from_value(json!({
+                "status": {"conditions": [
+                    {"type": "Progressing", "status": "True", "message": "a long story"},
+                    {"type": "ReplicaFailure", "status": "True", "message": "exceeded quota"}
+                ]},
+                "metadata": {"managedFields": [
+                    {"manager": replicas_by, "operation": "Apply",
+                     "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {}}}}},
+                    {"manager": "bookstore-operator", "operation": "Apply", "fieldsV1": {"f:spec": {"f:template": {}}}},
+                    {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"}
+                ]}
+            }))
+            .expect("deployment")
+        };
+        let mut held = entries("bookstore-operator");
+        keep_own_apply_fields(&mut held);
+        let kept: Vec<_> = held
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default();
         assert_eq!(kept.len(), 1);
-        assert_eq!(kept[0].operation.as_deref(), Some("Apply"));
+        assert_eq!(
+            kept[0].type_, "ReplicaFailure",
+            "what status::pod_creation_problem reads"
+        );
+        assert!(crate::children::applies_replicas(&held, MANAGER));
+        assert_eq!(held.metadata.managed_fields.as_ref().map(Vec::len), Some(1));
+        let mut handed_over = entries("bookstore-operator-replicas");
+        keep_own_apply_fields(&mut handed_over);
+        assert_eq!(handed_over.metadata.managed_fields, None);
     }
 }

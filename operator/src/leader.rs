@@ -99,14 +99,19 @@ impl Candidate {
         mut stop: oneshot::Receiver<()>,
     ) {
         let reason = loop {
+            // Wake for the next renewal, or at the deadline when renewals keep failing.
+            let deadline = renewed + RENEW_DEADLINE;
+            let wake = (Instant::now() + RETRY_PERIOD).min(deadline);
             tokio::select! {
-                () = tokio::time::sleep(RETRY_PERIOD) => {}
+                () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
                 _ = &mut stop => {
                     self.release().await;
                     return;
                 }
             }
-            let deadline = renewed + RENEW_DEADLINE;
+            if Instant::now() >= deadline {
+                break format!("could not renew the Lease within {RENEW_DEADLINE:?}");
+            }
             let attempt = Instant::now();
             match tokio::time::timeout_at(
                 tokio::time::Instant::from_std(deadline),
@@ -116,11 +121,8 @@ impl Candidate {
             {
                 Ok(Ok(true)) => renewed = attempt,
                 Ok(Ok(false)) => break "another candidate holds the Lease".to_owned(),
-                Ok(Err(error)) if Instant::now() < deadline => {
-                    tracing::warn!(error = %error, "could not renew the Lease; retrying");
-                }
                 Ok(Err(error)) => {
-                    break format!("could not renew the Lease within {RENEW_DEADLINE:?}: {error}");
+                    tracing::warn!(error = %error, "could not renew the Lease; retrying");
                 }
                 Err(_) => break format!("could not renew the Lease within {RENEW_DEADLINE:?}"),
             }

@@ -165,34 +165,39 @@ async fn reconcile_bookstore(bookstore: &Bookstore, context: &Context) -> Result
         Ok(_) => deployment.as_deref().and_then(status::pod_creation_problem),
     };
     let previous = context.latest_status(bookstore);
-    if let Some(problem) = &problem
-        && !status::reports(previous.as_ref(), problem)
-    {
-        publish(
-            context,
-            bookstore,
-            EventType::Warning,
-            problem.reason,
-            &problem.message,
-        )
-        .await;
-    }
-    if let Some(changes) = applied.map(|a| &a.changes).filter(|c| !c.is_empty()) {
-        publish(
-            context,
-            bookstore,
-            EventType::Normal,
-            "Applied",
-            &changes.join(", "),
-        )
-        .await;
-    }
+    // One Warning per problem (not per retry), and a Normal Event for what was written.
+    let warning = problem
+        .as_ref()
+        .filter(|problem| !status::reports(previous.as_ref(), problem));
+    let changes = applied.map(|a| &a.changes).filter(|c| !c.is_empty());
     let observed = Observed {
         deployment: deployment.as_deref(),
         service: service.as_deref(),
-        problem,
+        problem: problem.clone(),
     };
-    write_status(context, &namespace, bookstore, previous, &observed).await?;
+    let (written, (), ()) = tokio::join!(
+        write_status(context, &namespace, bookstore, previous, &observed),
+        async {
+            if let Some(problem) = warning {
+                let reason = problem.reason;
+                publish(
+                    context,
+                    bookstore,
+                    EventType::Warning,
+                    reason,
+                    &problem.message,
+                )
+                .await;
+            }
+        },
+        async {
+            if let Some(changes) = changes {
+                let note = changes.join(", ");
+                publish(context, bookstore, EventType::Normal, "Applied", &note).await;
+            }
+        },
+    );
+    written?;
     outcome.map(|_| ())
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bookstore_operator::crd::Bookstore;
+use bookstore_operator::leader;
 use bookstore_operator::rules::{self, CelRule};
 use bookstore_operator::validate::validate;
 use cluster::{Cluster, Operator, Proxy, api_server_addr, eventually};
@@ -32,6 +33,19 @@ struct Env {
     cluster: Cluster,
     admin: Client,
     run: u128,
+}
+
+/// The namespaces go, whether the suite passed or not (their Bookstores would keep the operator
+/// of a later run busy).
+impl Drop for Env {
+    fn drop(&mut self) {
+        let selector = format!("bookstore-e2e={}", self.run);
+        let _ = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.cluster.admin_kubeconfig)
+            .args(["delete", "namespace", "-l", &selector, "--wait=false"])
+            .output();
+    }
 }
 
 impl Env {
@@ -244,13 +258,6 @@ async fn the_operator_as_installed_on_a_real_api_server() {
     // Last: replace the leader twice, then run it as someone would on their machine.
     leaders_hand_over_without_overlap(&env, a, &proxy).await;
     a_local_run_takes_its_lease_namespace_from_the_kubeconfig(&env).await;
-
-    let _ = Api::<Namespace>::all(env.admin.clone())
-        .delete_collection(
-            &DeleteParams::background(),
-            &kube::api::ListParams::default().labels("bookstore-e2e=true"),
-        )
-        .await;
 }
 
 async fn no_op_reconciles_write_nothing(env: &Env, operator: &Operator) {
@@ -302,20 +309,26 @@ async fn no_op_reconciles_write_nothing(env: &Env, operator: &Operator) {
         .await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let audited: Vec<_> = env
-        .cluster
-        .operator_requests(mark)
-        .into_iter()
-        .filter(|r| r.is_write() && r.resource != "leases")
-        .collect();
-    assert!(audited.is_empty(), "no-op reconciles wrote: {audited:?}");
-    assert_eq!(
-        writes().await,
-        writes_before,
-        "the operator's own count of writes moved"
-    );
+    let writes_after = writes().await;
+    match &env.cluster.audit_log {
+        // The API server's record, for this Bookstore's namespace (others may be busy).
+        Some(_) => {
+            let audited: Vec<_> = env
+                .cluster
+                .operator_requests(mark)
+                .into_iter()
+                .filter(|r| r.is_write() && r.namespace == ns)
+                .collect();
+            assert!(audited.is_empty(), "no-op reconciles wrote: {audited:?}");
+        }
+        // Without it, the operator's own count (which needs a cluster where nothing else moves).
+        None => assert_eq!(
+            writes_after, writes_before,
+            "the operator's own count of writes moved"
+        ),
+    }
     eprintln!(
-        "ok: 3 annotations, 3+ reconciles, 0 writes (audit log: {}, operator metrics: {writes_before} writes before and after)",
+        "ok: 3 annotations, 3+ reconciles, 0 writes in {ns} (audit log: {}; operator metrics: {writes_before} writes before, {writes_after} after, cluster-wide)",
         if env.cluster.audit_log.is_some() {
             "0 writes"
         } else {
@@ -873,6 +886,12 @@ async fn leaders_hand_over_without_overlap(env: &Env, mut a: Operator, proxy: &P
     assert!(
         a.log_text().contains("leadership lost"),
         "a says why it stopped"
+    );
+    // Its last renewal came before the cut: it stops within the renew deadline of the cut.
+    let slack = Duration::from_millis(500);
+    assert!(
+        a_down <= leader::RENEW_DEADLINE + slack,
+        "a stepped down after {a_down:?}"
     );
     a.kill();
 

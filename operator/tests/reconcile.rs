@@ -37,6 +37,8 @@ struct Expect {
     path: String,
     /// The field manager of a server-side apply.
     manager: &'static str,
+    /// Requests of one group are sent at once and may come in any order; groups come in order.
+    group: usize,
     /// Checks the request's JSON body; returns the reply.
     reply: Box<dyn FnOnce(Value) -> (StatusCode, Value) + Send>,
 }
@@ -46,26 +48,34 @@ fn expect(
     path: &str,
     reply: impl FnOnce(Value) -> (StatusCode, Value) + Send + 'static,
 ) -> Expect {
+    static GROUPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     Expect {
         method,
         path: path.to_owned(),
         manager: MANAGER,
+        group: GROUPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         reply: Box::new(reply),
     }
+}
+
+/// Groups of requests, one after the other.
+fn in_order(groups: Vec<Vec<Expect>>) -> Vec<Expect> {
+    groups.into_iter().flatten().collect()
+}
+
+/// Requests the operator sends at once (in any order).
+fn at_once(mut expectations: Vec<Expect>) -> Vec<Expect> {
+    let group = expectations.first().map_or(0, |e| e.group);
+    for expectation in &mut expectations {
+        expectation.group = group;
+    }
+    expectations
 }
 
 impl Expect {
     fn by(self, manager: &'static str) -> Self {
         Self { manager, ..self }
     }
-}
-
-fn not_found(what: &str) -> (StatusCode, Value) {
-    failure(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        &format!("{what} not found"),
-    )
 }
 
 fn failure(code: StatusCode, reason: &str, message: &str) -> (StatusCode, Value) {
@@ -87,11 +97,6 @@ fn stored(mut body: Value) -> Value {
 /// A server-side apply that the API server accepts as sent.
 fn applied(path: &str) -> Expect {
     expect(Method::PATCH, path, |body| (StatusCode::OK, stored(body)))
-}
-
-/// A lookup of a name the cache does not know, answered 404.
-fn absent(path: &str) -> Expect {
-    expect(Method::GET, path, |_| not_found("object"))
 }
 
 const PASSWORD_PATH: &str = "/api/v1/namespaces/books/secrets/db-password";
@@ -135,32 +140,44 @@ fn status_write(check: impl FnOnce(&Value) + Send + 'static) -> Expect {
     })
 }
 
-/// Serves the expected requests in order, then checks nothing else came.
+/// Serves the expected requests in order (any order within a group), then checks nothing else
+/// came.
 async fn serve(mut handle: Handle, expectations: Vec<Expect>) -> Handle {
-    for expected in expectations {
+    let mut pending: std::collections::VecDeque<Expect> = expectations.into();
+    while let Some(group) = pending.front().map(|e| e.group) {
+        let waiting: Vec<String> = pending
+            .iter()
+            .take_while(|e| e.group == group)
+            .map(|e| format!("{} {}", e.method, e.path))
+            .collect();
         let (request, respond) =
             tokio::time::timeout(Duration::from_secs(5), handle.next_request())
                 .await
-                .unwrap_or_else(|_| {
-                    panic!(
-                        "no request came; expected {} {}",
-                        expected.method, expected.path
-                    )
-                })
+                .unwrap_or_else(|_| panic!("no request came; expected one of {waiting:?}"))
                 .expect("the client hung up");
-        assert_eq!(
-            (request.method(), request.uri().path()),
-            (&expected.method, expected.path.as_str()),
-            "unexpected request"
-        );
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        let manager = query
+            .split('&')
+            .find_map(|p| p.strip_prefix("fieldManager="))
+            .unwrap_or_default()
+            .to_owned();
+        let found = pending
+            .iter()
+            .take_while(|e| e.group == group)
+            .position(|e| {
+                (&e.method, e.path.as_str()) == (request.method(), request.uri().path())
+                    && (e.method != Method::PATCH || e.manager == manager)
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "unexpected request {} {} (manager {manager:?}); expected one of {waiting:?}",
+                    request.method(),
+                    request.uri().path()
+                )
+            });
+        let expected = pending.remove(found).expect("found");
         if request.method() == Method::PATCH {
-            let query = request.uri().query().unwrap_or_default();
-            let manager = format!("fieldManager={}", expected.manager);
-            assert!(
-                query.split('&').any(|p| p == manager) && query.contains("force=true"),
-                "server-side apply as {}: {query}",
-                expected.manager
-            );
+            assert!(query.contains("force=true"), "a forced apply: {query}");
             assert_eq!(
                 request.headers()["content-type"],
                 "application/apply-patch+yaml"
@@ -198,8 +215,11 @@ struct World {
     services: Vec<Service>,
     autoscalers: Vec<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
     secrets: Vec<Secret>,
-    /// Names of the Secrets that exist (the metadata cache), at resourceVersion 7.
+    /// Names of the Secrets without the managed-by label (the metadata cache), at
+    /// resourceVersion 7.
     secret_names: Vec<&'static str>,
+    /// Deployments known only to the metadata cache (no `managed-by` label).
+    unlabelled_deployments: Vec<Deployment>,
 }
 
 fn listed<K>(objects: Vec<K>) -> Store<K>
@@ -215,9 +235,26 @@ where
     store
 }
 
+/// A metadata cache holding the given objects' metadata.
+fn names<K>(objects: &[K]) -> Store<PartialObjectMeta<K>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + Default,
+    PartialObjectMeta<K>: kube::Resource<DynamicType = ()> + Clone,
+{
+    listed(
+        objects
+            .iter()
+            .map(|object| PartialObjectMeta::<K> {
+                metadata: object.meta().clone(),
+                ..Default::default()
+            })
+            .collect(),
+    )
+}
+
 impl World {
     fn caches(self) -> Caches {
-        let secret_metadata = self
+        let secret_names: Vec<PartialObjectMeta<Secret>> = self
             .secret_names
             .iter()
             .map(|name| PartialObjectMeta::<Secret> {
@@ -232,11 +269,15 @@ impl World {
             .collect();
         Caches {
             bookstores: listed(Vec::new()),
+            // The metadata caches hold what has no managed-by label: not the children.
+            deployment_names: names(&self.unlabelled_deployments),
+            service_names: listed(Vec::new()),
+            autoscaler_names: listed(Vec::new()),
+            secret_names: listed(secret_names),
             deployments: listed(self.deployments),
             services: listed(self.services),
             autoscalers: listed(self.autoscalers),
             secrets: listed(self.secrets),
-            secret_metadata: listed(secret_metadata),
         }
     }
 }
@@ -326,7 +367,8 @@ fn converged(shop: &Bookstore) -> (World, Deployment, Service) {
             .iter()
             .map(|s| serde_json::from_value(as_stored(serde_json::to_value(s).unwrap())).unwrap())
             .collect(),
-        secret_names: vec!["db-password", "shop-db"],
+        secret_names: vec!["db-password"],
+        ..World::default()
     };
     (world, deployment, service)
 }
@@ -387,84 +429,92 @@ async fn first_reconcile_creates_every_child_then_reports() {
         secret_names: vec!["db-password"],
         ..World::default()
     };
-    let expectations = vec![
-        reads_password(),
-        // Nothing in the caches: each name is looked up before anything is created under it.
-        absent(SECRET_PATH),
-        absent(DEPLOYMENT_PATH),
-        absent(SERVICE_PATH),
-        absent(HPA_PATH),
-        expect(Method::PATCH, SECRET_PATH, |body| {
-            assert_eq!(body["kind"], "Secret");
-            assert_eq!(
-                body["data"]["DB_PASSWORD"], "czNjcmV0",
-                "the password is copied"
-            );
-            assert_eq!(body["data"]["DB_HOST"], "ZGIucmRzLmFtYXpvbmF3cy5jb20=");
-            let owner = &body["metadata"]["ownerReferences"][0];
-            assert_eq!(
-                (
-                    &owner["uid"],
-                    &owner["controller"],
-                    &owner["blockOwnerDeletion"]
-                ),
-                (&json!("shop-uid"), &json!(true), &json!(true))
-            );
-            (StatusCode::OK, stored(body))
-        }),
-        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
-            assert!(
-                body["spec"].get("replicas").is_none(),
-                "the HPA owns replicas"
-            );
-            let template = &body["spec"]["template"];
-            assert_eq!(
-                template["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"],
-                "shop-db"
-            );
-            assert!(
-                template["metadata"]["annotations"]["bookstore.dev/db-secret-sha256"].is_string()
-            );
-            assert!(body["metadata"]["annotations"]["bookstore.dev/desired-sha256"].is_string());
-            assert!(!body.to_string().contains("s3cret") && !body.to_string().contains("czNjcmV0"));
-            (StatusCode::OK, deployment_with_status(body, 1))
-        }),
-        // Just created: the starting count, under a manager of its own.
-        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
-            assert_eq!(body["spec"], json!({"replicas": 2}));
-            assert_eq!(body["kind"], "Deployment");
-            (StatusCode::OK, scaled(deployment_with_status(body, 1)))
-        })
-        .by(REPLICAS_MANAGER),
-        expect(Method::PATCH, SERVICE_PATH, |body| {
-            assert_eq!(body["spec"]["type"], "LoadBalancer");
-            (StatusCode::OK, stored(body))
-        }),
-        expect(Method::PATCH, HPA_PATH, |body| {
-            assert_eq!(
-                (
-                    body["spec"]["minReplicas"].as_i64(),
-                    body["spec"]["maxReplicas"].as_i64()
-                ),
-                (Some(1), Some(3))
-            );
-            (StatusCode::OK, stored(body))
-        }),
-        event("Normal", "Applied", |note| {
-            assert_eq!(
-                note,
-                "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop"
-            );
-        }),
-        status_write(|status| {
-            assert_eq!(status["observedGeneration"], 1);
-            assert_eq!(status["replicasReady"], "1/2");
-            assert_eq!(condition(status, "Ready")["status"], "False");
-            assert_eq!(condition(status, "Progressing")["reason"], "RollingOut");
-            assert_eq!(condition(status, "Degraded")["status"], "False");
-            assert_eq!(status["database"], "external");
-        }),
-    ];
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        // No name is taken (the metadata caches say so): nothing to look up first, and the
+        // four children are applied at once.
+        at_once(vec![
+            expect(Method::PATCH, SECRET_PATH, |body| {
+                assert_eq!(body["kind"], "Secret");
+                assert_eq!(
+                    body["data"]["DB_PASSWORD"], "czNjcmV0",
+                    "the password is copied"
+                );
+                assert_eq!(body["data"]["DB_HOST"], "ZGIucmRzLmFtYXpvbmF3cy5jb20=");
+                let owner = &body["metadata"]["ownerReferences"][0];
+                assert_eq!(
+                    (
+                        &owner["uid"],
+                        &owner["controller"],
+                        &owner["blockOwnerDeletion"]
+                    ),
+                    (&json!("shop-uid"), &json!(true), &json!(true))
+                );
+                (StatusCode::OK, stored(body))
+            }),
+            expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+                assert!(
+                    body["spec"].get("replicas").is_none(),
+                    "the HPA owns replicas"
+                );
+                let template = &body["spec"]["template"];
+                assert_eq!(
+                    template["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"],
+                    "shop-db"
+                );
+                assert!(
+                    template["metadata"]["annotations"]["bookstore.dev/db-secret-sha256"]
+                        .is_string()
+                );
+                assert!(
+                    body["metadata"]["annotations"]["bookstore.dev/desired-sha256"].is_string()
+                );
+                assert!(
+                    !body.to_string().contains("s3cret") && !body.to_string().contains("czNjcmV0")
+                );
+                (StatusCode::OK, deployment_with_status(body, 1))
+            }),
+            expect(Method::PATCH, SERVICE_PATH, |body| {
+                assert_eq!(body["spec"]["type"], "LoadBalancer");
+                (StatusCode::OK, stored(body))
+            }),
+            expect(Method::PATCH, HPA_PATH, |body| {
+                assert_eq!(
+                    (
+                        body["spec"]["minReplicas"].as_i64(),
+                        body["spec"]["maxReplicas"].as_i64()
+                    ),
+                    (Some(1), Some(3))
+                );
+                (StatusCode::OK, stored(body))
+            }),
+        ]),
+        vec![
+            // Just created: the starting count, under a manager of its own.
+            expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+                assert_eq!(body["spec"], json!({"replicas": 2}));
+                assert_eq!(body["kind"], "Deployment");
+                (StatusCode::OK, scaled(deployment_with_status(body, 1)))
+            })
+            .by(REPLICAS_MANAGER),
+        ],
+        at_once(vec![
+            event("Normal", "Applied", |note| {
+                assert_eq!(
+                    note,
+                    "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop"
+                );
+            }),
+            status_write(|status| {
+                assert_eq!(status["observedGeneration"], 1);
+                assert_eq!(status["replicasReady"], "1/2");
+                assert_eq!(condition(status, "Ready")["status"], "False");
+                assert_eq!(condition(status, "Progressing")["reason"], "RollingOut");
+                assert_eq!(condition(status, "Degraded")["status"], "False");
+                assert_eq!(status["database"], "external");
+            }),
+        ]),
+    ]);
     let (result, context) = run(world, bookstore(rds_spec()), expectations).await;
     assert!(result.is_ok(), "{result:?}");
     let metrics = context.metrics.render().unwrap();
@@ -521,7 +571,7 @@ async fn drift_is_repaired_by_applying_only_the_drifted_child() {
 #[tokio::test]
 async fn a_missing_password_secret_is_reported_and_retried() {
     let world = World::default();
-    let expectations = vec![
+    let expectations = in_order(vec![at_once(vec![
         // The metadata cache knows it does not exist: no request to find out.
         event("Warning", "DatabaseSecretNotFound", |note| {
             assert!(note.contains("books/db-password"), "{note}");
@@ -534,7 +584,7 @@ async fn a_missing_password_secret_is_reported_and_retried() {
             );
             assert_eq!(condition(status, "Degraded")["status"], "True");
         }),
-    ];
+    ])]);
     let shop = bookstore(rds_spec());
     let (result, context) = run(world, shop.clone(), expectations).await;
     let error = result.expect_err("the reconcile fails");
@@ -554,35 +604,26 @@ async fn an_object_it_did_not_create_is_never_adopted() {
         secret_names: vec!["db-password", "shop-db"],
         ..World::default()
     };
-    let expectations = vec![
-        reads_password(),
-        // The user's own Secret, without the operator's label or owner reference.
-        expect(Method::GET, SECRET_PATH, |_| {
-            (
-                StatusCode::OK,
-                json!({"apiVersion": "v1", "kind": "Secret",
-                       "metadata": {"name": "shop-db", "namespace": NS, "uid": "users"},
-                       "data": {"mine": "eA=="}}),
-            )
-        }),
-        absent(DEPLOYMENT_PATH),
-        absent(SERVICE_PATH),
-        absent(HPA_PATH),
-        // Nothing is applied: the Deployment would read the user's Secret.
-        event("Warning", "AdoptionRefused", |note| {
-            assert!(
-                note.starts_with("Secret books/shop-db already exists"),
-                "{note}"
-            );
-        }),
-        status_write(|status| {
-            let degraded = condition(status, "Degraded");
-            assert_eq!(
-                (&degraded["status"], &degraded["reason"]),
-                (&json!("True"), &json!("AdoptionRefused"))
-            );
-        }),
-    ];
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        at_once(vec![
+            // `shop-db` is the user's own Secret (in the metadata cache, without the operator's
+            // label or owner reference). Nothing is applied: the Deployment would read the user's Secret.
+            event("Warning", "AdoptionRefused", |note| {
+                assert!(
+                    note.starts_with("Secret books/shop-db already exists"),
+                    "{note}"
+                );
+            }),
+            status_write(|status| {
+                let degraded = condition(status, "Degraded");
+                assert_eq!(
+                    (&degraded["status"], &degraded["reason"]),
+                    (&json!("True"), &json!("AdoptionRefused"))
+                );
+            }),
+        ]),
+    ]);
     let (result, context) = run(world, bookstore(rds_spec()), expectations).await;
     assert_eq!(result.expect_err("refused").reason(), "AdoptionRefused");
     assert!(failures(&context, "AdoptionRefused"));
@@ -606,30 +647,33 @@ async fn switching_autoscaling_on_keeps_the_replica_count() {
     let mut autoscaled = rds_spec();
     autoscaled["replicas"] = json!(3);
     let shop = bookstore(autoscaled);
-    let expectations = vec![
-        reads_password(),
-        absent(HPA_PATH),
-        // The current count is held by the replicas manager before the main one lets go of it.
-        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
-            assert_eq!(body["spec"], json!({"replicas": 3}));
-            (StatusCode::OK, scaled(deployment_with_status(body, 3)))
-        })
-        .by(REPLICAS_MANAGER),
-        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        at_once(vec![
+            // The current count is held by the replicas manager before the main one lets go of it.
+            expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+                assert_eq!(body["spec"], json!({"replicas": 3}));
+                (StatusCode::OK, scaled(deployment_with_status(body, 3)))
+            })
+            .by(REPLICAS_MANAGER),
+            applied(HPA_PATH),
+        ]),
+        vec![expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
             assert!(body["spec"].get("replicas").is_none());
             let mut stored = scaled(deployment_with_status(body, 3));
             stored["spec"]["replicas"] = json!(3);
             (StatusCode::OK, stored)
-        }),
-        applied(HPA_PATH),
-        event("Normal", "Applied", |note| {
-            assert_eq!(
-                note,
-                "updated Deployment shop, created HorizontalPodAutoscaler shop"
-            );
-        }),
-        status_write(|status| assert_eq!(status["replicas"], 3)),
-    ];
+        })],
+        at_once(vec![
+            event("Normal", "Applied", |note| {
+                assert_eq!(
+                    note,
+                    "updated Deployment shop, created HorizontalPodAutoscaler shop"
+                );
+            }),
+            status_write(|status| assert_eq!(status["replicas"], 3)),
+        ]),
+    ]);
     let (result, _) = run(world, shop, expectations).await;
     assert!(result.is_ok(), "{result:?}");
 }
@@ -641,30 +685,34 @@ async fn switching_autoscaling_off_deletes_the_autoscaler_and_fixes_the_replicas
     let mut spec = rds_spec();
     spec["autoscaling"] = json!({"enabled": false});
     spec["replicas"] = json!(3);
-    let expectations = vec![
-        reads_password(),
-        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
-            assert_eq!(body["spec"]["replicas"], 3);
-            (StatusCode::OK, deployment_with_status(body, 2))
-        }),
-        expect(Method::DELETE, HPA_PATH, |body| {
-            assert_eq!(
-                body["preconditions"]["uid"], "child-uid",
-                "only the object the cache saw"
-            );
-            (
-                StatusCode::OK,
-                json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
-            )
-        }),
-        event("Normal", "Applied", |note| {
-            assert_eq!(
-                note,
-                "updated Deployment shop, deleted HorizontalPodAutoscaler shop"
-            );
-        }),
-        status_write(|_| {}),
-    ];
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        at_once(vec![
+            expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+                assert_eq!(body["spec"]["replicas"], 3);
+                (StatusCode::OK, deployment_with_status(body, 2))
+            }),
+            expect(Method::DELETE, HPA_PATH, |body| {
+                assert_eq!(
+                    body["preconditions"]["uid"], "child-uid",
+                    "only the object the cache saw"
+                );
+                (
+                    StatusCode::OK,
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Success"}),
+                )
+            }),
+        ]),
+        at_once(vec![
+            event("Normal", "Applied", |note| {
+                assert_eq!(
+                    note,
+                    "updated Deployment shop, deleted HorizontalPodAutoscaler shop"
+                );
+            }),
+            status_write(|_| {}),
+        ]),
+    ]);
     let (result, _) = run(world, bookstore(spec), expectations).await;
     assert!(result.is_ok(), "{result:?}");
 }
@@ -675,24 +723,25 @@ async fn a_rejected_apply_is_degraded_with_the_api_servers_reason() {
     let (mut world, deployment, service) = converged(&shop);
     let shop = settled(shop, &deployment, &service);
     world.services.clear();
-    let expectations = vec![
-        reads_password(),
-        absent(SERVICE_PATH),
-        expect(Method::PATCH, SERVICE_PATH, |_| {
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        vec![expect(Method::PATCH, SERVICE_PATH, |_| {
             failure(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
                 "services \"shop\" is forbidden: exceeded quota: no-lb, requested: services.loadbalancers=1, used: services.loadbalancers=0, limited: services.loadbalancers=0",
             )
-        }),
-        event("Warning", "QuotaExceeded", |note| {
-            assert!(note.starts_with("cannot apply Service books/shop: services \"shop\" is forbidden: exceeded quota"), "{note}");
-        }),
-        status_write(|status| {
-            assert_eq!(condition(status, "Degraded")["reason"], "QuotaExceeded");
-            assert_eq!(condition(status, "Ready")["status"], "False");
-        }),
-    ];
+        })],
+        at_once(vec![
+            event("Warning", "QuotaExceeded", |note| {
+                assert!(note.starts_with("cannot apply Service books/shop: services \"shop\" is forbidden: exceeded quota"), "{note}");
+            }),
+            status_write(|status| {
+                assert_eq!(condition(status, "Degraded")["reason"], "QuotaExceeded");
+                assert_eq!(condition(status, "Ready")["status"], "False");
+            }),
+        ]),
+    ]);
     let (result, context) = run(world, shop, expectations).await;
     assert_eq!(result.expect_err("rejected").reason(), "QuotaExceeded");
     assert!(failures(&context, "QuotaExceeded"));
@@ -700,19 +749,21 @@ async fn a_rejected_apply_is_degraded_with_the_api_servers_reason() {
 
 #[tokio::test]
 async fn demo_mode_runs_one_pod_on_sqlite_without_secret_or_autoscaler() {
-    let expectations = vec![
-        absent(DEPLOYMENT_PATH),
-        absent(SERVICE_PATH),
-        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
-            assert_eq!(body["spec"]["replicas"], 1);
-            let env = body["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
-            assert!(env.contains("SQLITE_PATH"), "{env}");
-            (StatusCode::OK, deployment_with_status(body, 0))
-        }),
-        applied(SERVICE_PATH),
-        event("Normal", "Applied", |_| {}),
-        status_write(|status| assert_eq!(status["database"], "embedded")),
-    ];
+    let expectations = in_order(vec![
+        at_once(vec![
+            expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+                assert_eq!(body["spec"]["replicas"], 1);
+                let env = body["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+                assert!(env.contains("SQLITE_PATH"), "{env}");
+                (StatusCode::OK, deployment_with_status(body, 0))
+            }),
+            applied(SERVICE_PATH),
+        ]),
+        at_once(vec![
+            event("Normal", "Applied", |_| {}),
+            status_write(|status| assert_eq!(status["database"], "embedded")),
+        ]),
+    ]);
     let (result, _) = run(
         World::default(),
         bookstore(json!({"image": "bookstore-api:demo"})),
@@ -726,10 +777,10 @@ async fn demo_mode_runs_one_pod_on_sqlite_without_secret_or_autoscaler() {
 async fn a_lasting_failure_is_reported_once_and_forgotten_with_its_bookstore() {
     let shop = bookstore(rds_spec());
     let (context, handle) = context(World::default());
-    let reported = vec![
+    let reported = in_order(vec![at_once(vec![
         event("Warning", "DatabaseSecretNotFound", |_| {}),
         status_write(|_| {}),
-    ];
+    ])]);
     let (first, handle) = run_with(&context, handle, shop.clone(), reported).await;
     assert!(first.is_err());
     // The same problem again: already reported, so no Event and no status write.
@@ -754,4 +805,28 @@ async fn a_lasting_failure_is_reported_once_and_forgotten_with_its_bookstore() {
         within(backoff(&context), 4_500..=5_500),
         "forgotten: back to 5 s"
     );
+}
+
+#[tokio::test]
+async fn a_child_that_lost_its_label_is_applied_again_not_refused() {
+    let shop = bookstore(rds_spec());
+    let (mut world, deployment, service) = converged(&shop);
+    let shop = settled(shop, &deployment, &service);
+    // Someone removed the managed-by label: only the metadata cache still sees it, as ours.
+    world.unlabelled_deployments = std::mem::take(&mut world.deployments);
+    let expectations = vec![
+        reads_password(),
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            assert_eq!(
+                body["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+                MANAGER
+            );
+            (StatusCode::OK, scaled(deployment_with_status(body, 2)))
+        }),
+        event("Normal", "Applied", |note| {
+            assert_eq!(note, "updated Deployment shop")
+        }),
+    ];
+    let (result, _) = run(world, shop, expectations).await;
+    assert!(result.is_ok(), "{result:?}");
 }

@@ -22,7 +22,7 @@ pub use deployment::{
     replicas_handover,
 };
 pub use hpa::horizontal_pod_autoscaler;
-pub use secret::{DatabasePassword, database_secret, secret_name};
+pub use secret::{DatabasePassword, SECRET_SUFFIX, database_secret, secret_name};
 pub use service::service;
 
 /// The field manager of every server-side apply, and the `managed-by` label.

@@ -25,8 +25,11 @@ impl fmt::Debug for DatabasePassword {
     }
 }
 
+/// `<name>-db`.
+pub const SECRET_SUFFIX: &str = "-db";
+
 pub fn secret_name(bookstore: &Bookstore) -> String {
-    format!("{}-db", bookstore.name_any())
+    format!("{}{SECRET_SUFFIX}", bookstore.name_any())
 }
 
 pub fn database_secret(

@@ -172,23 +172,57 @@ impl Cluster {
         path
     }
 
-    /// The audit log's current end: requests after it are the ones that follow.
-    pub fn audit_mark(&self) -> u64 {
-        self.audit_log
+    /// The audit log's current end (its inode and length): requests after it are the ones that
+    /// follow.
+    pub fn audit_mark(&self) -> AuditMark {
+        use std::os::unix::fs::MetadataExt;
+        let meta = self
+            .audit_log
             .as_ref()
-            .and_then(|path| fs::metadata(path).ok())
-            .map_or(0, |m| m.len())
+            .and_then(|path| fs::metadata(path).ok());
+        AuditMark {
+            inode: meta.as_ref().map_or(0, MetadataExt::ino),
+            offset: meta.map_or(0, |m| m.len()),
+        }
     }
 
-    /// The operator's requests since `mark` (audit log entries of its ServiceAccount).
-    pub fn operator_requests(&self, mark: u64) -> Vec<AuditEntry> {
+    /// The operator's requests since `mark` (audit log entries of its ServiceAccount). The API
+    /// server rotates its log (renaming it `audit-TIME.log`): the rotated file is read from the
+    /// mark on, then the current one from its start.
+    pub fn operator_requests(&self, mark: AuditMark) -> Vec<AuditEntry> {
+        use std::os::unix::fs::MetadataExt;
         let Some(path) = &self.audit_log else {
             return Vec::new();
         };
-        let bytes = fs::read(path).unwrap_or_default();
-        let start = usize::try_from(mark).unwrap_or(0).min(bytes.len());
-        String::from_utf8_lossy(&bytes[start..])
-            .lines()
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut files: Vec<(std::time::SystemTime, PathBuf, u64)> = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                e.file_name().to_string_lossy().starts_with("audit")
+                    && e.file_name().to_string_lossy().ends_with(".log")
+            })
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((meta.modified().ok()?, e.path(), meta.ino()))
+            })
+            .collect();
+        files.sort();
+        let Some(first) = files.iter().position(|(_, _, inode)| *inode == mark.inode) else {
+            return Vec::new();
+        };
+        let mut text = String::new();
+        for (index, (_, file, _)) in files[first..].iter().enumerate() {
+            let bytes = fs::read(file).unwrap_or_default();
+            let start = if index == 0 {
+                usize::try_from(mark.offset).unwrap_or(0).min(bytes.len())
+            } else {
+                0
+            };
+            text.push_str(&String::from_utf8_lossy(&bytes[start..]));
+        }
+        text.lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
             .filter(|entry| entry["user"]["username"] == OPERATOR_USER)
             .map(|entry| AuditEntry {
@@ -210,6 +244,12 @@ impl Cluster {
             })
             .collect()
     }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AuditMark {
+    inode: u64,
+    offset: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -247,6 +287,17 @@ impl Operator {
         identity: &str,
         pod_namespace: Option<&str>,
     ) -> Self {
+        Self::start_with(cluster, kubeconfig, identity, pod_namespace, &[])
+    }
+
+    /// The same, with more arguments for `run`.
+    pub fn start_with(
+        cluster: &Cluster,
+        kubeconfig: &Path,
+        identity: &str,
+        pod_namespace: Option<&str>,
+        args: &[String],
+    ) -> Self {
         let metrics_addr = free_port();
         let log = cluster.work_dir.join(format!("{identity}.log"));
         let output = fs::File::create(&log).unwrap();
@@ -255,6 +306,7 @@ impl Operator {
             .arg("run")
             .arg("--metrics-addr")
             .arg(metrics_addr.to_string())
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("KUBECONFIG", kubeconfig)
@@ -315,6 +367,22 @@ impl Operator {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// CPU time the process has used so far (user + system).
+    pub fn cpu_time(&self) -> Duration {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and stime are 12th and 13th.
+        let fields: Vec<u64> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| {
+                rest.split_whitespace()
+                    .filter_map(|f| f.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ticks = fields.get(10).unwrap_or(&0) + fields.get(11).unwrap_or(&0);
+        Duration::from_millis(ticks * 10)
     }
 
     /// The exit code once ended, waiting up to `timeout`.
