@@ -51,41 +51,24 @@ pub trait Child:
     fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>>;
 }
 
-impl Child for Deployment {
-    fn store(caches: &Caches) -> &Store<Self> {
-        &caches.deployments
-    }
-    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
-        &caches.deployment_names
-    }
+/// `impl Child for KIND`, its caches being the fields `full` and `names` of `Caches`.
+macro_rules! child {
+    ($kind:ty, $full:ident, $names:ident) => {
+        impl Child for $kind {
+            fn store(caches: &Caches) -> &Store<Self> {
+                &caches.$full
+            }
+            fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
+                &caches.$names
+            }
+        }
+    };
 }
 
-impl Child for Service {
-    fn store(caches: &Caches) -> &Store<Self> {
-        &caches.services
-    }
-    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
-        &caches.service_names
-    }
-}
-
-impl Child for HorizontalPodAutoscaler {
-    fn store(caches: &Caches) -> &Store<Self> {
-        &caches.autoscalers
-    }
-    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
-        &caches.autoscaler_names
-    }
-}
-
-impl Child for Secret {
-    fn store(caches: &Caches) -> &Store<Self> {
-        &caches.secrets
-    }
-    fn names(caches: &Caches) -> &Store<PartialObjectMeta<Self>> {
-        &caches.secret_names
-    }
-}
+child!(Deployment, deployments, deployment_names);
+child!(Service, services, service_names);
+child!(HorizontalPodAutoscaler, autoscalers, autoscaler_names);
+child!(Secret, secrets, secret_names);
 
 impl Caches {
     /// Waits until every watch has listed once: before that, "not in the cache" means nothing.

@@ -157,47 +157,54 @@ async fn run(args: RunArgs) -> Result<(), String> {
         caches,
     ));
     let (stop_controller, controller_stopped) = tokio::sync::oneshot::channel::<()>();
+    // Started once this replica leads; then it runs on the runtime's worker threads.
     let controller = controller::run(context, watches, args.concurrency, async {
         let _ = controller_stopped.await;
     });
-    tokio::pin!(controller);
     let signal = shutdown_signal();
     tokio::pin!(signal);
 
-    let outcome = if args.leader_election {
+    let mut leadership = if args.leader_election {
         let namespace = args
             .lease_namespace
             .unwrap_or_else(|| client.default_namespace().to_owned());
         let candidate = Candidate::new(client.clone(), &namespace, &args.lease_name, &identity);
-        let mut leadership = tokio::select! {
-            led = candidate.lead() => led.map_err(|e| e.to_string())?,
-            () = &mut signal => return Ok(()),
-        };
-        metrics.set_leader(true);
         tokio::select! {
-            () = &mut controller => Ok(()),
-            // Stop at once: dropping the controller cancels reconciles in flight.
-            reason = leadership.lost() => Err(format!(
-                "leadership lost ({reason}); exiting so that a fresh replica can stand for election"
-            )),
-            () = &mut signal => {
-                let _ = stop_controller.send(());
-                controller.await;
-                leadership.release().await;
-                Ok(())
-            }
+            led = candidate.lead() => Some(led.map_err(|e| e.to_string())?),
+            () = &mut signal => return Ok(()),
         }
     } else {
-        metrics.set_leader(true);
-        tokio::select! {
-            () = &mut controller => {}
-            () = &mut signal => {
-                let _ = stop_controller.send(());
-                controller.await;
-            }
-        }
-        Ok(())
+        None
     };
+    metrics.set_leader(true);
+    let mut controller = tokio::spawn(controller);
+    let lost = async {
+        match leadership.as_mut() {
+            Some(leadership) => leadership.lost().await,
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        _ = &mut controller => Ok(()),
+        // Stop at once: aborting the controller cancels reconciles in flight.
+        reason = lost => {
+            controller.abort();
+            Err(format!(
+                "leadership lost ({reason}); exiting so that a fresh replica can stand for election"
+            ))
+        }
+        () = &mut signal => {
+            let _ = stop_controller.send(());
+            let _ = controller.await;
+            Ok(())
+        }
+    };
+    // Stopped on purpose: hand the Lease to a standby at once.
+    if outcome.is_ok()
+        && let Some(leadership) = leadership
+    {
+        leadership.release().await;
+    }
     metrics.set_leader(false);
     let _ = stop_http.send(());
     let _ = http.await;

@@ -29,6 +29,23 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// The test plays the cluster admin, with a field manager of its own.
 const ADMIN: &str = "e2e-admin";
 
+/// A namespaced kind the suite reads.
+trait Namespaced:
+    kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+{
+}
+
+impl<K> Namespaced for K where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+{
+}
+
 struct Env {
     cluster: Cluster,
     admin: Client,
@@ -98,13 +115,12 @@ impl Env {
     }
 
     /// Waits for a child to exist (and satisfy `check`).
-    async fn child<K>(&self, namespace: &str, name: &str, check: impl Fn(&K) -> bool) -> K
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + serde::de::DeserializeOwned
-            + std::fmt::Debug,
-    {
+    async fn child<K: Namespaced>(
+        &self,
+        namespace: &str,
+        name: &str,
+        check: impl Fn(&K) -> bool,
+    ) -> K {
         let api = self.api::<K>(namespace);
         let what = format!("{} {namespace}/{name}", K::kind(&()));
         eventually(&what, TIMEOUT, || async {
@@ -113,13 +129,7 @@ impl Env {
         .await
     }
 
-    async fn absent<K>(&self, namespace: &str, name: &str)
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
-            + Clone
-            + serde::de::DeserializeOwned
-            + std::fmt::Debug,
-    {
+    async fn absent<K: Namespaced>(&self, namespace: &str, name: &str) {
         let api = self.api::<K>(namespace);
         let what = format!("{} {namespace}/{name} to be gone", K::kind(&()));
         eventually(&what, TIMEOUT, || async {
@@ -151,6 +161,19 @@ impl Env {
                 last.lock().unwrap()
             )
         })
+    }
+
+    /// Waits until the Bookstore is Degraded for `reason` and the Warning Event for it exists;
+    /// returns the condition's message.
+    async fn degraded(&self, namespace: &str, name: &str, reason: &str) -> String {
+        let status = self
+            .status(namespace, name, |s| is(s, "Degraded", "True", reason))
+            .await;
+        self.event(namespace, "Warning", reason).await;
+        condition(&status, "Degraded")["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     async fn event(&self, namespace: &str, type_: &str, reason: &str) -> String {
@@ -518,18 +541,8 @@ async fn autoscaling_on_and_off_keeps_the_replica_count(env: &Env) {
 async fn a_missing_password_secret_is_reported_until_it_appears(env: &Env) {
     let ns = env.namespace("late").await;
     env.apply(&ns, "shop", rds("ClusterIP")).await;
-    let status = env
-        .status(&ns, "shop", |s| {
-            is(s, "Degraded", "True", "DatabaseSecretNotFound")
-        })
-        .await;
-    assert!(
-        condition(&status, "Ready")["message"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("{ns}/db-password"))
-    );
-    env.event(&ns, "Warning", "DatabaseSecretNotFound").await;
+    let message = env.degraded(&ns, "shop", "DatabaseSecretNotFound").await;
+    assert!(message.contains(&format!("{ns}/db-password")), "{message}");
     assert!(
         env.api::<Deployment>(&ns)
             .get_opt("shop")
@@ -594,18 +607,12 @@ async fn a_rejected_apply_is_degraded_until_the_quota_allows_it(env: &Env) {
     let mut spec = demo();
     spec["service"] = json!({"type": "LoadBalancer"});
     env.apply(&ns, "shop", spec).await;
-    let status = env
-        .status(&ns, "shop", |s| is(s, "Degraded", "True", "QuotaExceeded"))
-        .await;
+    let message = env.degraded(&ns, "shop", "QuotaExceeded").await;
     assert!(
-        condition(&status, "Degraded")["message"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("cannot apply Service {ns}/shop")),
-        "{status}"
+        message.starts_with(&format!("cannot apply Service {ns}/shop:"))
+            && message.contains("exceeded quota"),
+        "{message}"
     );
-    let note = env.event(&ns, "Warning", "QuotaExceeded").await;
-    assert!(note.contains("exceeded quota"), "{note}");
 
     quotas
         .delete("no-load-balancers", &DeleteParams::default())
@@ -626,20 +633,11 @@ async fn pods_the_cluster_refuses_are_reported(env: &Env) {
         .await
         .unwrap();
     env.apply(&ns, "shop", demo()).await;
-    let status = env
-        .status(&ns, "shop", |s| {
-            is(s, "Degraded", "True", "PodCreationFailed")
-        })
-        .await;
-    let message = condition(&status, "Degraded")["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = env.degraded(&ns, "shop", "PodCreationFailed").await;
     assert!(
         message.starts_with("Deployment shop cannot create pods:"),
         "{message}"
     );
-    env.event(&ns, "Warning", "PodCreationFailed").await;
     eprintln!("ok: pods refused by a LimitRange are reported ({message})");
 }
 
@@ -654,20 +652,11 @@ async fn an_object_it_did_not_create_is_not_adopted(env: &Env) {
         .await
         .unwrap();
     env.apply(&ns, "shop", rds("ClusterIP")).await;
-    let status = env
-        .status(&ns, "shop", |s| {
-            is(s, "Degraded", "True", "AdoptionRefused")
-        })
-        .await;
-    let message = condition(&status, "Degraded")["message"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let message = env.degraded(&ns, "shop", "AdoptionRefused").await;
     assert!(
         message.starts_with(&format!("Secret {ns}/shop-db already exists")),
         "{message}"
     );
-    env.event(&ns, "Warning", "AdoptionRefused").await;
     let untouched = secrets.get("shop-db").await.unwrap();
     assert!(untouched.owner_references().is_empty(), "not adopted");
     assert_eq!(untouched.data.unwrap().keys().collect::<Vec<_>>(), ["note"]);
@@ -948,21 +937,25 @@ async fn a_local_run_takes_its_lease_namespace_from_the_kubeconfig(env: &Env) {
 
     let ns = env.namespace("local").await;
     let kubeconfig = env.cluster.admin_kubeconfig_in(&ns);
-    let local = Operator::start(&env.cluster, &kubeconfig, "e2e-local", None);
+    let mut local = Operator::start(&env.cluster, &kubeconfig, "e2e-local", None);
     eventually("the local run to lead", TIMEOUT, || async {
         local.leads().await.then_some(())
     })
     .await;
-    let lease =
-        Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(env.admin.clone(), &ns)
-            .get("bookstore-operator")
-            .await
-            .expect("the Lease is in the kubeconfig's namespace");
-    assert_eq!(
-        lease.spec.unwrap().holder_identity.as_deref(),
-        Some("e2e-local")
-    );
+    let leases =
+        Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(env.admin.clone(), &ns);
+    let holder = |lease: k8s_openapi::api::coordination::v1::Lease| lease.spec?.holder_identity;
+    let lease = leases
+        .get("bookstore-operator")
+        .await
+        .expect("the Lease is in the kubeconfig's namespace");
+    assert_eq!(holder(lease).as_deref(), Some("e2e-local"));
+    // Stopped as Kubernetes stops a pod, it releases the Lease for a standby to take at once.
+    local.terminate();
+    assert_eq!(local.exit_code(TIMEOUT).await, Some(0), "a clean stop");
+    let lease = leases.get("bookstore-operator").await.unwrap();
+    assert_eq!(holder(lease), None, "released");
     eprintln!(
-        "ok: a local run leads on a Lease in its kubeconfig's namespace; a missing one is explained"
+        "ok: a local run leads on a Lease in its kubeconfig's namespace and releases it on SIGTERM; a missing namespace is explained"
     );
 }

@@ -116,17 +116,7 @@ impl Cluster {
             "bookstore-operator",
             "--duration=2h",
         ]);
-        let admin: Value = serde_json::from_str(&self.kubectl(&[
-            "config",
-            "view",
-            "--raw",
-            "--minify",
-            "--flatten",
-            "-o",
-            "json",
-        ]))
-        .unwrap();
-        let mut cluster = admin["clusters"][0]["cluster"].clone();
+        let mut cluster = self.admin_config()["clusters"][0]["cluster"].clone();
         if let Some(proxy) = via {
             let server = cluster["server"].as_str().unwrap().to_owned();
             let host = server
@@ -152,9 +142,9 @@ impl Cluster {
         path
     }
 
-    /// The admin kubeconfig with `namespace` as its context's namespace.
-    pub fn admin_kubeconfig_in(&self, namespace: &str) -> PathBuf {
-        let mut config: Value = serde_json::from_str(&self.kubectl(&[
+    /// The admin kubeconfig's current context, self-contained, as JSON.
+    fn admin_config(&self) -> Value {
+        let json = self.kubectl(&[
             "config",
             "view",
             "--raw",
@@ -162,8 +152,13 @@ impl Cluster {
             "--flatten",
             "-o",
             "json",
-        ]))
-        .unwrap();
+        ]);
+        serde_json::from_str(&json).unwrap()
+    }
+
+    /// The admin kubeconfig with `namespace` as its context's namespace.
+    pub fn admin_kubeconfig_in(&self, namespace: &str) -> PathBuf {
+        let mut config = self.admin_config();
         config["contexts"][0]["context"]["namespace"] = json!(namespace);
         let path = self
             .work_dir
@@ -395,6 +390,13 @@ impl Operator {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         None
+    }
+
+    /// SIGTERM, as Kubernetes stops a pod.
+    pub fn terminate(&self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
     }
 
     pub fn kill(&mut self) {
