@@ -1,20 +1,12 @@
-# One environment of the bookstore platform. envs/prod links these files; only the values in
-# terraform.tfvars differ.
+# One environment of the bookstore platform: the AWS side only (the aws provider alone, so that it
+# plans on an empty account). The cluster side, once the cluster exists, is `kubectl apply -k
+# deploy/aws` (see terraform/README.md, "Deploying"). envs/prod links these files; only the
+# values in terraform.tfvars differ.
 
 provider "aws" {
   region = var.region
   default_tags {
     tags = local.tags
-  }
-}
-
-provider "kubernetes" {
-  host                   = module.eks.cluster_endpoint
-  cluster_ca_certificate = base64decode(module.eks.cluster_ca_certificate)
-  exec {
-    api_version = "client.authentication.k8s.io/v1beta1"
-    command     = "aws"
-    args        = ["eks", "get-token", "--cluster-name", module.eks.cluster_name, "--region", var.region]
   }
 }
 
@@ -38,6 +30,7 @@ module "vpc" {
   private_subnet_cidrs = var.private_subnet_cidrs
   single_nat_gateway   = var.single_nat_gateway
   cluster_name         = local.name
+  region               = var.region
   tags                 = local.tags
 }
 
@@ -52,6 +45,7 @@ module "eks" {
   node_desired_size            = var.node_desired_size
   node_min_size                = var.node_min_size
   node_max_size                = var.node_max_size
+  region                       = var.region
   tags                         = local.tags
 }
 
@@ -66,43 +60,47 @@ module "bastion" {
 }
 
 module "rds" {
-  source                    = "../../modules/rds"
-  name                      = local.name
-  vpc_id                    = module.vpc.vpc_id
-  private_subnet_ids        = module.vpc.private_subnet_ids
-  client_security_group_ids = [module.eks.cluster_security_group_id, module.bastion.security_group_id]
-  instance_class            = var.db_instance_class
-  multi_az                  = var.db_multi_az
-  deletion_protection       = var.db_deletion_protection
-  backup_retention_days     = var.db_backup_retention_days
-  tags                      = local.tags
+  source                 = "../../modules/rds"
+  name                   = local.name
+  vpc_id                 = module.vpc.vpc_id
+  private_subnet_ids     = module.vpc.private_subnet_ids
+  client_security_groups = { eks = module.eks.cluster_security_group_id, bastion = module.bastion.security_group_id }
+  instance_class         = var.db_instance_class
+  multi_az               = var.db_multi_az
+  deletion_protection    = var.db_deletion_protection
+  backup_retention_days  = var.db_backup_retention_days
+  tags                   = local.tags
 }
 
 module "vpn" {
-  source           = "../../modules/vpn"
-  name             = local.name
-  vpc_id           = module.vpc.vpc_id
-  vpc_cidr         = module.vpc.vpc_cidr
-  public_subnet_id = module.vpc.public_subnet_ids[1]
-  ami_id           = var.vpn_ami_id
-  client_cidrs     = var.vpn_client_cidrs
-  admin_cidrs      = var.vpn_admin_cidrs
-  tags             = local.tags
+  source                    = "../../modules/vpn"
+  name                      = local.name
+  vpc_id                    = module.vpc.vpc_id
+  vpc_cidr                  = module.vpc.vpc_cidr
+  public_subnet_id          = module.vpc.public_subnet_ids[1]
+  ami_id                    = var.vpn_ami_id
+  key_name                  = var.vpn_key_name
+  client_cidrs              = var.vpn_client_cidrs
+  admin_cidrs               = var.vpn_admin_cidrs
+  cluster_security_group_id = module.eks.cluster_security_group_id
+  tags                      = local.tags
 }
 
 module "monitoring" {
-  source                 = "../../modules/monitoring"
-  name                   = local.name
-  vpc_id                 = module.vpc.vpc_id
-  vpc_cidr               = module.vpc.vpc_cidr
-  private_subnet_id      = module.vpc.private_subnet_ids[0]
-  vpn_security_group_id  = module.vpn.security_group_id
-  cluster_name           = module.eks.cluster_name
-  cluster_endpoint       = module.eks.cluster_endpoint
-  cluster_ca_certificate = module.eks.cluster_ca_certificate
-  instance_type          = var.monitoring_instance_type
-  prometheus_config      = file("${local.monitoring}/prometheus.yml")
-  alert_rules            = { "bookstore.rules.yml" = file("${local.monitoring}/rules/bookstore.rules.yml") }
+  source                    = "../../modules/monitoring"
+  name                      = local.name
+  vpc_id                    = module.vpc.vpc_id
+  vpc_cidr                  = module.vpc.vpc_cidr
+  private_subnet_id         = module.vpc.private_subnet_ids[0]
+  vpn_security_group_id     = module.vpn.security_group_id
+  cluster_security_group_id = module.eks.cluster_security_group_id
+  region                    = var.region
+  cluster_name              = module.eks.cluster_name
+  cluster_endpoint          = module.eks.cluster_endpoint
+  cluster_ca_certificate    = module.eks.cluster_ca_certificate
+  instance_type             = var.monitoring_instance_type
+  prometheus_config         = file("${local.monitoring}/prometheus.yml")
+  alert_rules               = { "bookstore.rules.yml" = file("${local.monitoring}/rules/bookstore.rules.yml") }
   grafana_dashboards = {
     for f in fileset("${local.monitoring}/grafana/dashboards", "*.json") :
     f => file("${local.monitoring}/grafana/dashboards/${f}")
@@ -115,22 +113,38 @@ module "monitoring" {
 }
 
 module "frontend" {
-  source        = "../../modules/frontend"
-  name          = local.name
-  web_dir       = "${local.repo_root}/bookstore-api/web"
-  api_url       = module.bookstore.api_url
-  force_destroy = var.frontend_force_destroy
-  tags          = local.tags
+  source            = "../../modules/frontend"
+  name              = local.name
+  web_dir           = "${local.repo_root}/bookstore-api/web"
+  api_origin_domain = var.api_origin_domain
+  force_destroy     = var.frontend_force_destroy
+  tags              = local.tags
 }
 
-module "bookstore" {
-  source                       = "../../modules/bookstore"
-  operator_manifest            = file("${local.repo_root}/deploy/install.yaml")
-  image                        = var.api_image
-  database_host                = module.rds.address
-  database_port                = module.rds.port
-  database_name                = module.rds.database_name
-  database_user                = module.rds.master_username
-  database_password_secret_arn = module.rds.master_user_secret_arn
-  web_origin                   = module.frontend.url
+# The External Secrets Operator (installed on the cluster side) reads the database secrets: the
+# API user's password for the Bookstore, the rotating master password for the job that keeps the
+# API user in step.
+module "external_secrets" {
+  source            = "../../modules/service-account-role"
+  name              = "${local.name}-external-secrets"
+  oidc_provider_arn = module.eks.oidc_provider_arn
+  oidc_issuer       = module.eks.oidc_issuer
+  namespace         = "external-secrets"
+  service_account   = "external-secrets"
+  policy_json = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+        Resource = [module.rds.app_user_secret_arn, module.rds.master_user_secret_arn]
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = [module.rds.key_arn]
+      },
+    ]
+  })
+  tags = local.tags
 }

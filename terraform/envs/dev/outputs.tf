@@ -14,8 +14,8 @@ output "web_url" {
 }
 
 output "api_url" {
-  description = "The API's load balancer URL (empty until AWS assigned it: apply again)."
-  value       = module.bookstore.api_url
+  description = "The API, on the page's origin (answers once api_origin_domain is set: stage 3)."
+  value       = "${module.frontend.url}/api/v1/books"
 }
 
 output "vpn_address" {
@@ -52,4 +52,36 @@ output "database_master_secret_arn" {
   description = "Secrets Manager secret holding the database master credentials."
   value       = module.rds.master_user_secret_arn
   sensitive   = true
+}
+
+output "external_secrets_role_arn" {
+  description = "IAM role of the External Secrets Operator's service account (external-secrets/external-secrets)."
+  value       = module.external_secrets.arn
+}
+
+output "cluster_settings" {
+  description = "What the cluster side needs, as deploy/aws/platform.env: terraform output -raw cluster_settings > deploy/aws/platform.env"
+  value = join("", [for key, value in {
+    REGION                 = var.region
+    API_IMAGE              = var.api_image
+    DATABASE_HOST          = module.rds.address
+    DATABASE_PORT          = module.rds.port
+    DATABASE_NAME          = module.rds.database_name
+    DATABASE_USER          = module.rds.app_username
+    APP_USER_SECRET_ARN    = module.rds.app_user_secret_arn
+    MASTER_USER_SECRET_ARN = module.rds.master_user_secret_arn
+  } : "${key}=${value}\n"])
+}
+
+output "architecture" {
+  description = "The layout the architecture tests check: subnets and routes, nodes, database, bucket, open ports."
+  value = {
+    network    = module.vpc.layout
+    nodes      = module.eks.node_group
+    private    = module.vpc.private_subnet_ids
+    database   = module.rds.posture
+    web        = module.frontend.posture
+    ssh_cidrs  = module.bastion.ssh_ingress_cidrs
+    vpn_access = module.vpn.client_ingress
+  }
 }

@@ -67,4 +67,10 @@ resource "aws_instance" "this" {
   }
 
   tags = merge(var.tags, { Name = "${var.name}-bastion" })
+
+  lifecycle {
+    # The AMI parameter names the latest Amazon Linux: a newer image does not replace the
+    # bastion (replace it on purpose with `terraform apply -replace=...`).
+    ignore_changes = [ami]
+  }
 }

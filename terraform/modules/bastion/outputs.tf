@@ -12,3 +12,8 @@ output "security_group_id" {
   description = "Security group of the bastion (admitted by the database)."
   value       = aws_security_group.this.id
 }
+
+output "ssh_ingress_cidrs" {
+  description = "Address ranges SSH is open to (empty: Session Manager only): for reviews and the architecture tests."
+  value       = [for r in aws_vpc_security_group_ingress_rule.ssh : r.cidr_ipv4]
+}

@@ -1,17 +1,9 @@
-data "aws_region" "current" {}
-
-check "node_group_sizes" {
-  assert {
-    condition     = var.node_min_size <= var.node_desired_size && var.node_desired_size <= var.node_max_size
-    error_message = "Node group sizes must satisfy min <= desired <= max."
-  }
-}
-
 # One key for Kubernetes Secrets (envelope encryption) and the control plane logs.
 module "key" {
   source          = "../kms-key"
   description     = "${var.cluster_name} EKS secrets and logs"
   cloudwatch_logs = true
+  region          = var.region
   tags            = var.tags
 }
 
@@ -71,16 +63,12 @@ resource "aws_eks_cluster" "this" {
   depends_on = [aws_iam_role_policy_attachment.cluster, aws_cloudwatch_log_group.control_plane]
 }
 
-# IAM roles for service accounts.
-data "tls_certificate" "oidc" {
-  url = aws_eks_cluster.this.identity[0].oidc[0].issuer
-}
-
+# IAM roles for service accounts. No thumbprint: IAM trusts EKS's OIDC issuers through its own
+# list of root authorities (and a thumbprint lookup would need the tls provider at plan time).
 resource "aws_iam_openid_connect_provider" "this" {
-  url             = aws_eks_cluster.this.identity[0].oidc[0].issuer
-  client_id_list  = ["sts.amazonaws.com"]
-  thumbprint_list = [data.tls_certificate.oidc.certificates[0].sha1_fingerprint]
-  tags            = var.tags
+  url            = aws_eks_cluster.this.identity[0].oidc[0].issuer
+  client_id_list = ["sts.amazonaws.com"]
+  tags           = var.tags
 }
 
 resource "aws_iam_role" "node" {

@@ -25,5 +25,20 @@ output "oidc_provider_arn" {
 
 output "kubeconfig_command" {
   description = "Command that writes a kubeconfig entry for the cluster."
-  value       = "aws eks update-kubeconfig --region ${data.aws_region.current.name} --name ${aws_eks_cluster.this.name}"
+  value       = "aws eks update-kubeconfig --region ${var.region} --name ${aws_eks_cluster.this.name}"
+}
+
+output "oidc_issuer" {
+  description = "OIDC issuer of the cluster without its scheme, as IAM trust policies name it."
+  value       = replace(aws_iam_openid_connect_provider.this.url, "https://", "")
+}
+
+output "node_group" {
+  description = "Where the worker nodes run and how many: for reviews and the architecture tests."
+  value = {
+    subnet_ids = aws_eks_node_group.default.subnet_ids
+    desired    = aws_eks_node_group.default.scaling_config[0].desired_size
+    min        = aws_eks_node_group.default.scaling_config[0].min_size
+    max        = aws_eks_node_group.default.scaling_config[0].max_size
+  }
 }

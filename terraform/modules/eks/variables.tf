@@ -8,12 +8,12 @@ variable "cluster_name" {
 }
 
 variable "kubernetes_version" {
-  description = "Kubernetes version of the control plane, e.g. \"1.33\"."
+  description = "Kubernetes version of the control plane, e.g. \"1.35\". The default is in EKS standard support until early 2027 (older versions cost extra in extended support); the operator's end-to-end suite runs against a 1.36 API server."
   type        = string
-  default     = "1.33"
+  default     = "1.35"
   validation {
     condition     = can(regex("^1\\.[0-9]{2}$", var.kubernetes_version))
-    error_message = "kubernetes_version must look like 1.33."
+    error_message = "kubernetes_version must look like 1.35."
   }
 }
 
@@ -48,9 +48,13 @@ variable "node_instance_types" {
 }
 
 variable "node_desired_size" {
-  description = "Worker nodes to run."
+  description = "Worker nodes to run (between node_min_size and node_max_size)."
   type        = number
   default     = 2
+  validation {
+    condition     = var.node_min_size <= var.node_desired_size && var.node_desired_size <= var.node_max_size
+    error_message = "node_desired_size must lie between node_min_size and node_max_size."
+  }
 }
 
 variable "node_min_size" {
@@ -67,6 +71,10 @@ variable "node_max_size" {
   description = "Most worker nodes."
   type        = number
   default     = 3
+  validation {
+    condition     = var.node_max_size >= var.node_min_size
+    error_message = "node_max_size must be at least node_min_size."
+  }
 }
 
 variable "node_disk_size_gb" {
@@ -89,4 +97,13 @@ variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "region" {
+  description = "AWS region the resources are in (the provider's), e.g. \"eu-west-1\"."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
 }

@@ -93,22 +93,26 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 }
 
+# A new version of the page reaches browsers within 5 minutes (CloudFront honours max-age).
 resource "aws_s3_object" "files" {
-  for_each     = toset(local.files)
-  bucket       = aws_s3_bucket.this.id
-  key          = each.value
-  source       = "${var.web_dir}/${each.value}"
-  source_hash  = filemd5("${var.web_dir}/${each.value}")
-  content_type = local.content_types[regex("[a-z]+$", each.value)]
-  depends_on   = [aws_s3_bucket_server_side_encryption_configuration.this]
+  for_each      = toset(local.files)
+  bucket        = aws_s3_bucket.this.id
+  key           = each.value
+  source        = "${var.web_dir}/${each.value}"
+  source_hash   = filemd5("${var.web_dir}/${each.value}")
+  content_type  = local.content_types[regex("[a-z]+$", each.value)]
+  cache_control = "public, max-age=300"
+  depends_on    = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
 
+# Never cached (its own cache behaviour below): a changed API address applies at once.
 resource "aws_s3_object" "config" {
-  bucket       = aws_s3_bucket.this.id
-  key          = "config.js"
-  content      = "window.BOOKSTORE_API_URL = ${jsonencode(var.api_url)};\n"
-  content_type = local.content_types.js
-  depends_on   = [aws_s3_bucket_server_side_encryption_configuration.this]
+  bucket        = aws_s3_bucket.this.id
+  key           = "config.js"
+  content       = "window.BOOKSTORE_API_URL = ${jsonencode(var.api_url)};\n"
+  content_type  = local.content_types.js
+  cache_control = "no-store"
+  depends_on    = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
 
 resource "aws_cloudfront_origin_access_control" "this" {
@@ -172,6 +176,16 @@ data "aws_cloudfront_cache_policy" "optimized" {
   name = "Managed-CachingOptimized"
 }
 
+data "aws_cloudfront_cache_policy" "disabled" {
+  name = "Managed-CachingDisabled"
+}
+
+# Everything the API needs from a request (query string, Authorization and other headers), but
+# the Host header, which must name the load balancer.
+data "aws_cloudfront_origin_request_policy" "all_but_host" {
+  name = "Managed-AllViewerExceptHostHeader"
+}
+
 resource "aws_cloudfront_distribution" "this" {
   #checkov:skip=CKV_AWS_68:A static, read-only page with no forms posting to this origin; WAF's cost is not justified here.
   #checkov:skip=CKV_AWS_86:Access logging needs a log bucket; enable it together with one when traffic analysis is wanted.
@@ -190,6 +204,48 @@ resource "aws_cloudfront_distribution" "this" {
     domain_name              = aws_s3_bucket.this.bucket_regional_domain_name
     origin_id                = "web"
     origin_access_control_id = aws_cloudfront_origin_access_control.this.id
+  }
+
+  # The API's load balancer, once it exists (the cluster side creates it): browsers reach the
+  # API over HTTPS on the page's own origin (no mixed content, no CORS).
+  dynamic "origin" {
+    for_each = var.api_origin_domain == null ? [] : [var.api_origin_domain]
+    content {
+      domain_name = origin.value
+      origin_id   = "api"
+      custom_origin_config {
+        http_port              = 80
+        https_port             = 443
+        origin_protocol_policy = "http-only"
+        origin_ssl_protocols   = ["TLSv1.2"]
+      }
+    }
+  }
+
+  dynamic "ordered_cache_behavior" {
+    for_each = var.api_origin_domain == null ? [] : ["/api/*"]
+    content {
+      path_pattern               = ordered_cache_behavior.value
+      target_origin_id           = "api"
+      viewer_protocol_policy     = "https-only"
+      allowed_methods            = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+      cached_methods             = ["GET", "HEAD"]
+      compress                   = true
+      cache_policy_id            = data.aws_cloudfront_cache_policy.disabled.id
+      origin_request_policy_id   = data.aws_cloudfront_origin_request_policy.all_but_host.id
+      response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
+    }
+  }
+
+  ordered_cache_behavior {
+    path_pattern               = "/config.js"
+    target_origin_id           = "web"
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = data.aws_cloudfront_cache_policy.disabled.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
   }
 
   default_cache_behavior {

@@ -12,3 +12,18 @@ output "distribution_id" {
   description = "CloudFront distribution ID (for cache invalidations)."
   value       = aws_cloudfront_distribution.this.id
 }
+
+output "posture" {
+  description = "What keeps the page's bucket private behind CloudFront: for reviews and the architecture tests."
+  value = {
+    public_access_blocked = alltrue([
+      aws_s3_bucket_public_access_block.this.block_public_acls,
+      aws_s3_bucket_public_access_block.this.block_public_policy,
+      aws_s3_bucket_public_access_block.this.ignore_public_acls,
+      aws_s3_bucket_public_access_block.this.restrict_public_buckets,
+    ])
+    origin_access_control = aws_cloudfront_origin_access_control.this.signing_behavior
+    bucket_readers        = [for statement in jsondecode(aws_s3_bucket_policy.this.policy).Statement : statement.Principal if statement.Effect == "Allow"]
+    api_routed            = var.api_origin_domain != null
+  }
+}

@@ -1,6 +1,10 @@
 variable "name" {
-  description = "Name prefix; the bucket is named <name>-web-<account id>."
+  description = "Name prefix; the bucket is named <name>-web-<account id> (S3 rules: lowercase, at most 63 characters in all)."
   type        = string
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,37}[a-z0-9]$", var.name)) && !strcontains(var.name, "--")
+    error_message = "name must be 3-39 lowercase letters, digits or single dashes, starting and ending with a letter or digit: it becomes part of a bucket name."
+  }
 }
 
 variable "web_dir" {
@@ -9,7 +13,7 @@ variable "web_dir" {
 }
 
 variable "api_url" {
-  description = "Public URL of the bookstore API written into config.js; empty means the page's own origin."
+  description = "Public URL of the bookstore API written into config.js; empty (the default) means the page's own origin, where CloudFront routes /api/* to api_origin_domain."
   type        = string
   default     = ""
   validation {
@@ -38,4 +42,14 @@ variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "api_origin_domain" {
+  description = "DNS name of the API's load balancer, routed to from /api/* (null until the cluster side created it: then apply again with it)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.api_origin_domain == null || can(regex("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", var.api_origin_domain))
+    error_message = "api_origin_domain must be a DNS name, such as a1b2-123.elb.eu-west-1.amazonaws.com."
+  }
 }

@@ -1,7 +1,6 @@
 # A customer managed key with rotation, administered by the account, optionally usable by
 # CloudWatch Logs.
 data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
 
 locals {
   account_administers = {
@@ -14,7 +13,7 @@ locals {
   logs_use = {
     Sid       = "CloudWatchLogsUse"
     Effect    = "Allow"
-    Principal = { Service = "logs.${data.aws_region.current.name}.amazonaws.com" }
+    Principal = { Service = var.region == null ? null : "logs.${var.region}.amazonaws.com" }
     Action    = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
     Resource  = "*"
   }
@@ -25,7 +24,7 @@ resource "aws_kms_key" "this" {
   enable_key_rotation = true
   policy = jsonencode({
     Version   = "2012-10-17"
-    Statement = var.cloudwatch_logs ? [local.account_administers, local.logs_use] : [local.account_administers]
+    Statement = concat([local.account_administers], var.cloudwatch_logs ? [local.logs_use] : [])
   })
   tags = var.tags
 }

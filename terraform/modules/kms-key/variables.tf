@@ -14,3 +14,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "region" {
+  description = "Region of the key (names the CloudWatch Logs service principal); needed with cloudwatch_logs."
+  type        = string
+  default     = null
+  validation {
+    condition     = !var.cloudwatch_logs || var.region != null
+    error_message = "region is needed when cloudwatch_logs is true."
+  }
+}

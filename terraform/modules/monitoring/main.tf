@@ -1,7 +1,9 @@
-data "aws_region" "current" {}
-
 data "aws_ssm_parameter" "debian" {
   name = "/aws/service/debian/release/12/latest/amd64"
+}
+
+data "aws_subnet" "this" {
+  id = var.private_subnet_id
 }
 
 locals {
@@ -31,28 +33,15 @@ locals {
   cloud_config = {
     package_update = true
     packages       = ["curl", "gnupg", "awscli"]
-    write_files = [for f in local.files : {
-      path        = f.path
-      encoding    = "b64"
-      content     = base64encode(f.content)
-      permissions = "0644"
-    }]
+    write_files    = [for f in local.files : { path = f.path, content = f.content, permissions = "0644" }]
     runcmd = [
       ["bash", "-c", templatefile("${path.module}/install.sh.tftpl", {
         prometheus_version = var.prometheus_version
         cluster_name       = var.cluster_name
-        region             = data.aws_region.current.name
+        region             = var.region
+        data_volume_id     = aws_ebs_volume.data.id
       })],
     ]
-  }
-}
-
-data "cloudinit_config" "this" {
-  gzip          = true
-  base64_encode = true
-  part {
-    content_type = "text/cloud-config"
-    content      = yamlencode(local.cloud_config)
   }
 }
 
@@ -104,7 +93,7 @@ resource "aws_iam_role_policy" "describe_cluster" {
     Statement = [{
       Effect   = "Allow"
       Action   = ["eks:DescribeCluster"]
-      Resource = "arn:aws:eks:${data.aws_region.current.name}:*:cluster/${var.cluster_name}"
+      Resource = "arn:aws:eks:${var.region}:*:cluster/${var.cluster_name}"
     }]
   })
 }
@@ -126,15 +115,34 @@ resource "aws_eks_access_policy_association" "view" {
   depends_on = [aws_eks_access_entry.this]
 }
 
+# Prometheus' and Grafana's data live on a volume of their own, which outlives the instance: a
+# new configuration (user data) replaces the instance, not the history.
+module "key" {
+  source      = "../kms-key"
+  description = "${var.name} monitoring data volume"
+  tags        = var.tags
+}
+
+resource "aws_ebs_volume" "data" {
+  availability_zone = data.aws_subnet.this.availability_zone
+  size              = var.data_volume_size_gb
+  type              = "gp3"
+  encrypted         = true
+  kms_key_id        = module.key.arn
+  tags              = merge(var.tags, { Name = "${var.name}-monitoring-data" })
+}
+
 resource "aws_instance" "this" {
   ami                    = data.aws_ssm_parameter.debian.value
   instance_type          = var.instance_type
   subnet_id              = var.private_subnet_id
   vpc_security_group_ids = [aws_security_group.this.id]
   iam_instance_profile   = module.role.instance_profile_name
-  user_data_base64       = data.cloudinit_config.this.rendered
-  monitoring             = true
-  ebs_optimized          = true
+  # cloud-config, gzipped (cloud-init unpacks it) to stay under the 16 KB of user data.
+  user_data_base64            = base64gzip("#cloud-config\n${yamlencode(local.cloud_config)}")
+  user_data_replace_on_change = true
+  monitoring                  = true
+  ebs_optimized               = true
 
   metadata_options {
     http_endpoint = "enabled"
@@ -148,4 +156,29 @@ resource "aws_instance" "this" {
   }
 
   tags = merge(var.tags, { Name = "${var.name}-monitoring" })
+
+  lifecycle {
+    # The AMI parameter names the latest Debian image: a newer one does not replace the host
+    # (replace it on purpose with `terraform apply -replace=...`).
+    ignore_changes = [ami]
+  }
+}
+
+resource "aws_volume_attachment" "data" {
+  device_name = "/dev/sdf"
+  volume_id   = aws_ebs_volume.data.id
+  instance_id = aws_instance.this.id
+}
+
+# Scraping and discovery inside the cluster: the Kubernetes API, the API pods' /metrics (8080,
+# also the operator's) and the node-exporter sidecars (9100), on the cluster security group that
+# EKS puts on the control plane and the managed nodes.
+resource "aws_vpc_security_group_ingress_rule" "cluster" {
+  for_each                     = { kubernetes-api = 443, metrics = 8080, node-exporter = 9100 }
+  security_group_id            = var.cluster_security_group_id
+  description                  = "${each.key} from the monitoring host"
+  ip_protocol                  = "tcp"
+  from_port                    = each.value
+  to_port                      = each.value
+  referenced_security_group_id = aws_security_group.this.id
 }

@@ -75,13 +75,41 @@ variable "instance_type" {
 }
 
 variable "volume_size_gb" {
-  description = "Root volume size (holds the metrics), in GiB."
+  description = "Root volume size, in GiB (the metrics are on the data volume)."
   type        = number
-  default     = 30
+  default     = 20
+  validation {
+    condition     = var.volume_size_gb >= 8
+    error_message = "At least 8 GiB."
+  }
 }
 
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "region" {
+  description = "AWS region the resources are in (the provider's), e.g. \"eu-west-1\"."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "cluster_security_group_id" {
+  description = "The EKS cluster security group, opened to this host on 443 (discovery), 8080 and 9100 (scrapes)."
+  type        = string
+}
+
+variable "data_volume_size_gb" {
+  description = "Size of the volume holding Prometheus' and Grafana's data, in GiB; it outlives the instance."
+  type        = number
+  default     = 50
+  validation {
+    condition     = var.data_volume_size_gb >= 10
+    error_message = "At least 10 GiB."
+  }
 }

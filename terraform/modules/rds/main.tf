@@ -11,10 +11,11 @@ resource "aws_security_group" "this" {
   tags        = var.tags
 }
 
+# Keyed by name (known before apply), not by the security groups' ids (known only after).
 resource "aws_vpc_security_group_ingress_rule" "mysql" {
-  for_each                     = toset(var.client_security_group_ids)
+  for_each                     = var.client_security_groups
   security_group_id            = aws_security_group.this.id
-  description                  = "MySQL from ${each.value}"
+  description                  = "MySQL from ${each.key}"
   ip_protocol                  = "tcp"
   from_port                    = 3306
   to_port                      = 3306
@@ -23,8 +24,17 @@ resource "aws_vpc_security_group_ingress_rule" "mysql" {
 
 module "key" {
   source      = "../kms-key"
-  description = "${var.name} RDS storage and Performance Insights"
+  description = "${var.name} RDS storage, Performance Insights and database secrets"
   tags        = var.tags
+}
+
+locals {
+  # RDS for MySQL refuses Performance Insights on the smallest classes
+  # (InvalidParameterCombination): micro and small burstable instances.
+  performance_insights = coalesce(
+    var.performance_insights,
+    !can(regex("^db\\.t[234]g?\\.(micro|small)$", var.instance_class)),
+  )
 }
 
 # TLS only: the API connects with DB_SSL_MODE (preferred by default) and RDS presents a certificate.
@@ -64,9 +74,12 @@ resource "aws_db_instance" "this" {
   engine_version = var.engine_version
   instance_class = var.instance_class
 
-  db_name                     = var.database_name
-  username                    = var.master_username
-  manage_master_user_password = true
+  db_name  = var.database_name
+  username = var.master_username
+  # RDS keeps the master password in Secrets Manager and rotates it (every 7 days); the API uses
+  # a user of its own (below), so a rotation never cuts it off.
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = module.key.arn
 
   allocated_storage     = var.allocated_storage_gb
   max_allocated_storage = var.max_allocated_storage_gb
@@ -91,10 +104,39 @@ resource "aws_db_instance" "this" {
 
   monitoring_interval                   = 60
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
-  performance_insights_enabled          = true
-  performance_insights_kms_key_id       = module.key.arn
-  performance_insights_retention_period = 7
+  performance_insights_enabled          = local.performance_insights
+  performance_insights_kms_key_id       = local.performance_insights ? module.key.arn : null
+  performance_insights_retention_period = local.performance_insights ? 7 : null
 
   tags       = var.tags
   depends_on = [aws_iam_role_policy_attachment.monitoring]
+}
+
+# The API's own database user, with rights on its database only. Its password is generated once
+# and kept in Secrets Manager; the cluster side (deploy/aws) creates the user from it with the
+# master credentials, and syncs it into the Bookstore's password Secret.
+data "aws_secretsmanager_random_password" "app" {
+  password_length     = 32
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "app" {
+  #checkov:skip=CKV2_AWS_57:The app user's password changes by hand (update the secret, the cluster side's job applies it); RDS rotates the master password.
+  name                    = "${var.name}/app-user"
+  description             = "Password of the bookstore API's database user (${var.app_username})"
+  kms_key_id              = module.key.arn
+  recovery_window_in_days = 7
+  tags                    = var.tags
+}
+
+resource "aws_secretsmanager_secret_version" "app" {
+  secret_id = aws_secretsmanager_secret.app.id
+  secret_string = jsonencode({
+    username = var.app_username
+    password = data.aws_secretsmanager_random_password.app.random_password
+  })
+  lifecycle {
+    # Generated once: a new random value on every plan must not replace the password.
+    ignore_changes = [secret_string]
+  }
 }

@@ -27,3 +27,32 @@ output "security_group_id" {
   description = "Security group of the database."
   value       = aws_security_group.this.id
 }
+
+output "app_username" {
+  description = "Database user the API connects as."
+  value       = var.app_username
+}
+
+output "app_user_secret_arn" {
+  description = "ARN of the Secrets Manager secret holding the API user's password (JSON: username, password)."
+  value       = aws_secretsmanager_secret.app.arn
+}
+
+output "key_arn" {
+  description = "KMS key of the database, its Performance Insights and its secrets."
+  value       = module.key.arn
+}
+
+output "posture" {
+  description = "What keeps the database private and its data encrypted: for reviews and the architecture tests."
+  value = {
+    publicly_accessible  = aws_db_instance.this.publicly_accessible
+    storage_encrypted    = aws_db_instance.this.storage_encrypted
+    engine_version       = aws_db_instance.this.engine_version
+    performance_insights = aws_db_instance.this.performance_insights_enabled
+    subnet_ids           = aws_db_subnet_group.this.subnet_ids
+    # Every way in: security groups only, never an address range.
+    ingress_cidrs           = [for r in aws_vpc_security_group_ingress_rule.mysql : r.cidr_ipv4 if r.cidr_ipv4 != null]
+    ingress_security_groups = [for r in aws_vpc_security_group_ingress_rule.mysql : r.referenced_security_group_id]
+  }
+}

@@ -21,21 +21,45 @@ variable "private_subnet_ids" {
   }
 }
 
-variable "client_security_group_ids" {
-  description = "Security groups allowed to connect on 3306: the EKS nodes' and the bastion's."
-  type        = list(string)
+variable "client_security_groups" {
+  description = "Security groups allowed to connect on 3306, by a name of your choice (e.g. { eks = ..., bastion = ... }): the names key the rules, since the ids are known only after apply."
+  type        = map(string)
 }
 
 variable "engine_version" {
-  description = "MySQL major.minor version."
+  description = "MySQL major.minor version. The default, 8.4 (LTS), is in RDS standard support; 8.0 moved to extended support (extra charges)."
   type        = string
-  default     = "8.0"
+  default     = "8.4"
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+$", var.engine_version))
+    error_message = "engine_version must look like 8.4."
+  }
 }
 
 variable "instance_class" {
   description = "RDS instance class."
   type        = string
   default     = "db.t4g.micro"
+  validation {
+    condition     = can(regex("^db\\.[a-z0-9]+\\.[a-z0-9]+$", var.instance_class))
+    error_message = "instance_class must look like db.t4g.micro."
+  }
+}
+
+variable "performance_insights" {
+  description = "Performance Insights; null turns it on wherever the instance class supports it (not on micro and small burstable classes)."
+  type        = bool
+  default     = null
+}
+
+variable "app_username" {
+  description = "Database user the API connects as (created by the cluster side, deploy/aws); not the master user."
+  type        = string
+  default     = "bookstore_app"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,31}$", var.app_username))
+    error_message = "app_username must be a MySQL user name of at most 32 lowercase letters, digits or underscores."
+  }
 }
 
 variable "allocated_storage_gb" {
@@ -65,9 +89,13 @@ variable "database_name" {
 }
 
 variable "master_username" {
-  description = "Master user name; its password is generated and kept in AWS Secrets Manager by RDS."
+  description = "Master user name; its password is generated, kept in AWS Secrets Manager and rotated by RDS."
   type        = string
-  default     = "bookstore"
+  default     = "admin_bookstore"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,15}$", var.master_username))
+    error_message = "master_username must be at most 16 lowercase letters, digits or underscores."
+  }
 }
 
 variable "multi_az" {

@@ -96,6 +96,7 @@ module "flow_logs_key" {
   source          = "../kms-key"
   description     = "${var.name} VPC flow logs"
   cloudwatch_logs = true
+  region          = var.region
   tags            = var.tags
 }
 

@@ -9,6 +9,14 @@ output "admin_url" {
 }
 
 output "security_group_id" {
-  description = "Security group of the VPN server: the monitoring host admits it."
+  description = "Security group of the VPN server: the monitoring host and the cluster admit it."
   value       = aws_security_group.this.id
+}
+
+output "client_ingress" {
+  description = "Every port open on the VPN server and from where: for reviews and the architecture tests."
+  value = concat(
+    [for r in aws_vpc_security_group_ingress_rule.clients : { port = r.from_port, protocol = r.ip_protocol, cidr = r.cidr_ipv4 }],
+    [for r in aws_vpc_security_group_ingress_rule.admin : { port = r.from_port, protocol = r.ip_protocol, cidr = r.cidr_ipv4 }],
+  )
 }

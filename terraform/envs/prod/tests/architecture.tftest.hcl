@@ -1,0 +1,1 @@
+../../dev/tests/architecture.tftest.hcl
