@@ -18,6 +18,10 @@ Database selection:
   DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD    the same, one part per variable
   neither                                             embedded SQLite file at SQLITE_PATH
 
+Writes (POST, PUT, PATCH, DELETE) need `Authorization: Bearer TOKEN` once tokens are set:
+  API_WRITE_TOKENS=TOKEN[,TOKEN]   or   API_WRITE_TOKENS_FILE=PATH (one per line, re-read on change)
+  neither                           anyone may write (a warning is logged)
+
 Logging: RUST_LOG sets the filter (default: info), e.g. RUST_LOG=bookstore_api=debug,sqlx=warn";
 
 #[derive(Debug, Parser)]
@@ -127,7 +131,115 @@ pub struct Settings {
         global = true
     )]
     pub cors_allowed_origins: Vec<String>,
+
+    /// Bearer tokens allowed to write (POST, PUT, PATCH, DELETE), comma-separated; each at least
+    /// 16 characters. Without tokens (here or in API_WRITE_TOKENS_FILE) anyone may write.
+    #[arg(
+        long,
+        env = "API_WRITE_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true,
+        global = true
+    )]
+    pub write_tokens: Vec<String>,
+
+    /// File holding the write tokens, one per line (e.g. a mounted Kubernetes Secret); re-read
+    /// when it changes, so tokens rotate without a restart.
+    #[arg(long, env = "API_WRITE_TOKENS_FILE", global = true)]
+    pub write_tokens_file: Option<PathBuf>,
+
+    /// Writes per minute allowed to each client address (0: no limit).
+    #[arg(
+        long,
+        env = "RATE_LIMIT_WRITES_PER_MINUTE",
+        default_value_t = 60,
+        global = true
+    )]
+    pub rate_limit_writes_per_minute: u32,
+
+    /// Reads of /api/ per minute allowed to each client address (0: no limit).
+    #[arg(
+        long,
+        env = "RATE_LIMIT_READS_PER_MINUTE",
+        default_value_t = 1200,
+        global = true
+    )]
+    pub rate_limit_reads_per_minute: u32,
+
+    /// Proxies (comma-separated addresses or CIDR blocks, e.g. the load balancer's subnets) whose
+    /// X-Forwarded-For header names the client. Empty: the connecting address is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<String>,
 }
+
+/// A secret value: its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Who may write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteTokens {
+    /// Anyone (no token configured).
+    Open,
+    Fixed(Vec<Secret>),
+    File(PathBuf),
+}
+
+/// An IPv4 or IPv6 address block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let (network, address, width) = match (self.network, address.to_canonical()) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                (u128::from(n.to_bits()), u128::from(a.to_bits()), 32)
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => (n.to_bits(), a.to_bits(), 128),
+            _ => return false,
+        };
+        let host_bits = width - u32::from(self.prefix);
+        host_bits >= 128 || network >> host_bits == address >> host_bits
+    }
+}
+
+impl FromStr for Cidr {
+    type Err = ();
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
+        let network: std::net::IpAddr = address.parse().map_err(|_| ())?;
+        let width = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = if prefix.is_empty() {
+            width
+        } else {
+            prefix.parse().map_err(|_| ())?
+        };
+        (prefix <= width)
+            .then_some(Self { network, prefix })
+            .ok_or(())
+    }
+}
+
+/// Per client address; `None`: no limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    pub writes_per_minute: Option<std::num::NonZeroU32>,
+    pub reads_per_minute: Option<std::num::NonZeroU32>,
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+/// The shortest write token accepted: a guessable token protects nothing.
+pub const MIN_TOKEN_LEN: usize = 16;
 
 /// The resolved configuration the service runs with.
 #[derive(Debug, Clone)]
@@ -138,6 +250,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
     pub cors_allowed_origins: Vec<String>,
+    pub write_tokens: WriteTokens,
+    pub rate_limits: RateLimits,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +284,13 @@ pub enum ConfigError {
     InvalidCorsOrigin(String),
     #[error("DB_SSL_MODE must be one of disabled, preferred, required, verify_ca, verify_identity")]
     InvalidSslMode,
+    #[error("set either API_WRITE_TOKENS or API_WRITE_TOKENS_FILE, not both")]
+    ConflictingWriteTokens,
+    // Never quotes the token.
+    #[error("API_WRITE_TOKENS: every token must be at least {MIN_TOKEN_LEN} characters")]
+    ShortWriteToken,
+    #[error("TRUSTED_PROXIES: {0:?} is not an address or CIDR block such as 10.0.0.0/16")]
+    InvalidTrustedProxy(String),
 }
 
 impl Settings {
@@ -185,7 +306,41 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),
             log_format: self.log_format,
             cors_allowed_origins: self.cors_origins()?,
+            write_tokens: self.write_tokens()?,
+            rate_limits: RateLimits {
+                writes_per_minute: std::num::NonZeroU32::new(self.rate_limit_writes_per_minute),
+                reads_per_minute: std::num::NonZeroU32::new(self.rate_limit_reads_per_minute),
+                trusted_proxies: self
+                    .trusted_proxies
+                    .iter()
+                    .map(|text| text.trim())
+                    .filter(|text| !text.is_empty())
+                    .map(|text| {
+                        text.parse()
+                            .map_err(|()| ConfigError::InvalidTrustedProxy(text.to_owned()))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
         })
+    }
+
+    fn write_tokens(&self) -> Result<WriteTokens, ConfigError> {
+        let tokens: Vec<Secret> = self
+            .write_tokens
+            .iter()
+            .map(|token| token.trim())
+            .filter(|token| !token.is_empty())
+            .map(|token| Secret(token.to_owned()))
+            .collect();
+        match (&self.write_tokens_file, tokens.is_empty()) {
+            (Some(_), false) => Err(ConfigError::ConflictingWriteTokens),
+            (Some(path), true) => Ok(WriteTokens::File(path.clone())),
+            (None, true) => Ok(WriteTokens::Open),
+            (None, false) if tokens.iter().any(|t| t.0.chars().count() < MIN_TOKEN_LEN) => {
+                Err(ConfigError::ShortWriteToken)
+            }
+            (None, false) => Ok(WriteTokens::Fixed(tokens)),
+        }
     }
 
     fn cors_origins(&self) -> Result<Vec<String>, ConfigError> {
@@ -375,6 +530,70 @@ mod tests {
         assert_eq!(
             error.expect_err("a path is not an origin"),
             ConfigError::InvalidCorsOrigin("https://a.example/page".to_owned())
+        );
+    }
+
+    #[test]
+    fn write_tokens_come_from_one_place_are_long_enough_and_never_shown() {
+        let token = "s3cret-token-0123456789";
+        let config = settings(&[&format!("--write-tokens={token}, other-token-0123456789")])
+            .resolve()
+            .expect("valid");
+        match &config.write_tokens {
+            WriteTokens::Fixed(tokens) => assert_eq!(tokens.len(), 2),
+            other => panic!("{other:?}"),
+        }
+        assert!(!format!("{config:?}").contains(token), "Debug hides tokens");
+        assert_eq!(
+            settings(&[]).resolve().expect("valid").write_tokens,
+            WriteTokens::Open
+        );
+        assert_eq!(
+            settings(&["--write-tokens=short"]).resolve().err(),
+            Some(ConfigError::ShortWriteToken)
+        );
+        assert_eq!(
+            settings(&[
+                "--write-tokens=0123456789abcdef",
+                "--write-tokens-file=/run/t"
+            ])
+            .resolve()
+            .err(),
+            Some(ConfigError::ConflictingWriteTokens)
+        );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        let config = settings(&["--trusted-proxies=10.0.0.0/16, 192.0.2.7, 2001:db8::/32"])
+            .resolve()
+            .expect("valid");
+        let proxies = &config.rate_limits.trusted_proxies;
+        let ip = |text: &str| text.parse::<std::net::IpAddr>().expect("address");
+        assert!(proxies[0].contains(ip("10.0.200.1")));
+        assert!(!proxies[0].contains(ip("10.1.0.1")));
+        assert!(proxies[1].contains(ip("192.0.2.7")) && !proxies[1].contains(ip("192.0.2.8")));
+        assert!(proxies[2].contains(ip("2001:db8::1")));
+        assert!(
+            proxies[0].contains(ip("::ffff:10.0.0.9")),
+            "IPv4 mapped in IPv6"
+        );
+        assert_eq!(
+            settings(&["--trusted-proxies=10.0.0.0/33"]).resolve().err(),
+            Some(ConfigError::InvalidTrustedProxy("10.0.0.0/33".to_owned()))
+        );
+        assert!(
+            "0.0.0.0/0"
+                .parse::<Cidr>()
+                .expect("any")
+                .contains(ip("203.0.113.9"))
+        );
+        let limits = settings(&["--rate-limit-reads-per-minute=0"])
+            .resolve()
+            .expect("valid");
+        assert_eq!(
+            limits.rate_limits.reads_per_minute, None,
+            "0 means no limit"
         );
     }
 

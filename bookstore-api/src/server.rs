@@ -9,7 +9,7 @@ use actix_web::HttpServer;
 use actix_web::dev::Server;
 
 use crate::config::Config;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, Limiters, WriteAccess};
 use crate::store::{self, BookStore, StoreError};
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
@@ -35,9 +35,18 @@ impl Application {
     /// Must be called inside the actix (tokio) runtime that will run it.
     pub fn build(config: &Config) -> Result<Self, StartupError> {
         let store = store::connect_lazy(&config.database, &config.pool)?;
-        let state =
-            AppState::new(Arc::clone(&store)).with_allowed_origins(&config.cors_allowed_origins);
+        let write_access = WriteAccess::new(&config.write_tokens);
+        if write_access.is_open() {
+            tracing::warn!(
+                "writes are open: no write tokens are configured (API_WRITE_TOKENS or API_WRITE_TOKENS_FILE), so anyone who reaches the API may add, change and delete books"
+            );
+        }
+        let state = AppState::new(Arc::clone(&store))
+            .with_allowed_origins(&config.cors_allowed_origins)
+            .with_write_access(write_access)
+            .with_limiters(Limiters::new(&config.rate_limits));
         actix_web::rt::spawn(prepare_database(state.clone()));
+        actix_web::rt::spawn(forget_quiet_clients(state.clone()));
 
         let bind_error = |source| StartupError::Bind {
             addr: config.bind_addr,
@@ -95,6 +104,15 @@ async fn prepare_database(state: AppState) {
                 delay = (delay * 2).min(LONGEST_RETRY);
             }
         }
+    }
+}
+
+/// The rate limiters keep a state per client address; clients back at full allowance go.
+async fn forget_quiet_clients(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        state.limiters.forget_quiet_clients();
     }
 }
 

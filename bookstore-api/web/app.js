@@ -4,6 +4,8 @@
 const API = (window.BOOKSTORE_API_URL || "").replace(/\/+$/, "");
 const PAGE_SIZE = 10;
 const state = { q: "", offset: 0, total: 0, editing: null };
+// The write token lives in this tab's session storage: never in the URL, gone with the tab.
+const TOKEN_KEY = "bookstore.writeToken";
 const $ = (id) => document.getElementById(id);
 
 class ApiError extends Error {
@@ -14,13 +16,34 @@ class ApiError extends Error {
   }
 }
 
-/** Calls the API; resolves to the JSON body (null for 204), rejects with an ApiError. */
+function storedToken() {
+  try {
+    return window.sessionStorage.getItem(TOKEN_KEY) || "";
+  } catch {
+    return ""; // Storage disabled: the token is asked for again.
+  }
+}
+
+function storeToken(token) {
+  try {
+    if (token) window.sessionStorage.setItem(TOKEN_KEY, token);
+    else window.sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Storage disabled: nothing is kept.
+  }
+  showTokenState();
+}
+
+/** Calls the API; resolves to the JSON body (null for 204), rejects with an ApiError. Writes carry
+ *  the write token, when one was given. */
 async function api(method, path, body) {
   const init = { method, headers: { accept: "application/json" } };
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
+  const token = method === "GET" ? "" : storedToken();
+  if (token) init.headers.authorization = "Bearer " + token;
   let response;
   try {
     response = await fetch(API + path, init);
@@ -36,10 +59,51 @@ async function api(method, path, body) {
   }
   if (!response.ok) {
     const error = data && data.error;
+    if (response.status === 401) {
+      askForToken(Boolean(token));
+      throw new ApiError("unauthorized", token
+        ? "The write token was not accepted: enter a valid one, then try again."
+        : "Changing the catalogue needs a write token: enter it, then try again.");
+    }
     if (error) throw new ApiError(error.code, error.message, error.fields);
     throw new ApiError("http_" + response.status, `The API answered ${response.status}.`);
   }
   return data;
+}
+
+/** A refused write: show why, next to the token field, and put the cursor there. */
+function askForToken(rejected) {
+  if (rejected) storeToken("");
+  const prompt = $("token-prompt");
+  prompt.textContent = rejected
+    ? "That write token was not accepted. Enter a valid one to add, change or delete books."
+    : "This catalogue is protected: enter the write token to add, change or delete books.";
+  prompt.hidden = false;
+  $("token-input").focus();
+}
+
+function showTokenState() {
+  const has = storedToken() !== "";
+  $("token-state").textContent = has ? "Writes use your token." : "";
+  $("token-forget").hidden = !has;
+  $("token-save").textContent = has ? "Replace token" : "Use token";
+}
+
+function useToken(event) {
+  event.preventDefault();
+  const token = $("token-input").value.trim();
+  if (!token) {
+    $("token-input").focus();
+    return;
+  }
+  $("token-input").value = "";
+  $("token-prompt").hidden = true;
+  storeToken(token);
+}
+
+function forgetToken() {
+  storeToken("");
+  $("token-input").focus();
 }
 
 function setStatus(text, failed = false) {
@@ -186,14 +250,16 @@ async function saveBook(event) {
 
 async function removeBook(book) {
   if (!window.confirm(`Delete “${book.title}”? This cannot be undone.`)) return;
+  let failure = null;
   try {
     await api("DELETE", `/api/v1/books/${book.id}`);
     if (state.editing === book.id) resetForm();
-    setStatus(`Deleted “${book.title}”.`);
   } catch (error) {
-    setStatus("Could not delete: " + error.message, true);
+    failure = error;
   }
+  // The list is reloaded either way (the book may be gone already); a failure is said last.
   await loadBooks();
+  if (failure) setStatus("Could not delete: " + failure.message, true);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -212,6 +278,9 @@ document.addEventListener("DOMContentLoaded", () => {
     loadBooks();
   });
   $("book-form").addEventListener("submit", saveBook);
+  $("token-form").addEventListener("submit", useToken);
+  $("token-forget").addEventListener("click", forgetToken);
+  showTokenState();
   $("cancel").addEventListener("click", resetForm);
   loadBooks();
 });

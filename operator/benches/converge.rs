@@ -258,6 +258,7 @@ async fn run_size(
                 let bookstore = json!({
                     "apiVersion": "bookstore.dev/v1alpha1", "kind": "Bookstore", "metadata": {"name": name},
                     "spec": {"image": "ghcr.io/bookstore-dev/bookstore-api:0.1.0",
+                             "auth": {"openWrites": true},
                              "database": {"host": "db.invalid", "name": "bookstore", "user": "app",
                                           "passwordSecretRef": {"name": "db-password", "key": "password"}}}
                 });

@@ -18,7 +18,7 @@ use crate::crd::Bookstore;
 
 /// The stores. Children are watched in full by the `managed-by` label. Every other object of their
 /// four kinds is watched too, by metadata only (name, uid, owner references, resourceVersion):
-/// enough to know whether a child's name is taken, and to notice a password Secret appear or
+/// enough to know whether a child's name is taken, and to notice a referenced Secret (password, write tokens) appear or
 /// change, without holding every Secret's data.
 #[derive(Clone)]
 pub struct Caches {

@@ -126,8 +126,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::children::desired;
+    use crate::children::fixtures::with_password;
     use crate::children::fixtures::{bookstore, with_database};
-    use crate::children::{DatabasePassword, desired};
 
     fn holds(observed: Value, desired: Value) -> bool {
         contains(&observed, &desired, Kind::Plain)
@@ -209,9 +210,8 @@ mod tests {
 
     #[test]
     fn a_child_is_up_to_date_until_its_digest_or_a_field_changes() {
-        let password = DatabasePassword::new(b"pw".to_vec());
         let shop = bookstore(with_database());
-        let wanted = desired(&shop, Some(&password)).service;
+        let wanted = desired(&shop, &with_password(b"pw")).service;
         let mut observed: Service = wanted.clone();
         observed.spec.as_mut().expect("spec").cluster_ip = Some("10.96.0.9".into());
         assert!(up_to_date(&wanted, &observed));
@@ -222,7 +222,7 @@ mod tests {
 
         let mut spec = with_database();
         spec["service"] = json!({"annotations": {"a": "b"}});
-        let asked = desired(&bookstore(spec), Some(&password)).service;
+        let asked = desired(&bookstore(spec), &with_password(b"pw")).service;
         assert!(
             !up_to_date(&asked, &observed),
             "the spec asks for something new"

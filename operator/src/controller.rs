@@ -174,7 +174,7 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
 /// operator's `managed-by` label), metadata only, reduced to what tells whose a name is (and a
 /// Secret's version): no labels, no annotations (a Secret's may hold a copy of its data, as
 /// kubectl's last-applied-configuration does), no managed fields. Triggers on creation, deletion,
-/// a change of owner, and for Secrets on every change (a password Secret's new version).
+/// a change of owner, and for Secrets on every change (a referenced Secret's new version).
 fn names<K>(
     client: &Client,
     writer: reflector::store::Writer<PartialObjectMeta<K>>,
@@ -415,7 +415,7 @@ fn bookstore_named<K: Resource>(
     bookstores.get(&reference).map(|_| reference)
 }
 
-/// The Bookstores whose password a Secret holds.
+/// The Bookstores that read a Secret (their password or write tokens).
 fn bookstores_referencing(
     bookstores: &Store<Bookstore>,
     secret: &PartialObjectMeta<Secret>,
@@ -428,8 +428,8 @@ fn bookstores_referencing(
         .filter(|bookstore| {
             bookstore.namespace().as_deref() == Some(namespace.as_str())
                 && bookstore
-                    .database()
-                    .is_some_and(|db| db.password_secret_ref.name == name)
+                    .secret_refs()
+                    .any(|reference| reference.name == name)
         })
         .map(|bookstore| ObjectRef::from_obj(bookstore.as_ref()))
         .collect()
@@ -486,14 +486,19 @@ mod tests {
     }
 
     #[test]
-    fn a_password_secret_maps_to_the_bookstores_that_reference_it() {
+    fn a_referenced_secret_maps_to_the_bookstores_that_read_it() {
         let (reader, mut writer) = reflector::store::<Bookstore>();
-        let shop = crate::children::fixtures::bookstore(crate::children::fixtures::with_database());
+        let mut spec = crate::children::fixtures::with_database();
+        spec["auth"] = json!({"writeTokenSecretRef": {"name": "writers", "key": "tokens"}});
+        let shop = crate::children::fixtures::bookstore(spec);
         writer.apply_watcher_event(&watcher::Event::Apply(shop));
-        assert_eq!(
-            bookstores_referencing(&reader, &secret_metadata("books", "db-password")),
-            [ObjectRef::new("shop").within("books")]
-        );
+        for name in ["db-password", "writers"] {
+            assert_eq!(
+                bookstores_referencing(&reader, &secret_metadata("books", name)),
+                [ObjectRef::new("shop").within("books")],
+                "{name}"
+            );
+        }
         assert!(
             bookstores_referencing(&reader, &secret_metadata("other", "db-password")).is_empty()
         );

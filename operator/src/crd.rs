@@ -41,6 +41,7 @@ pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "quay.io/prometheus/node-exporter:
 )]
 #[x_kube(validation = rules::REPLICAS_WITHIN_AUTOSCALING.to_rule())]
 #[x_kube(validation = rules::AUTOSCALING_NEEDS_CPU_REQUEST.to_rule())]
+#[x_kube(validation = rules::PUBLIC_WRITES_NEED_A_DECISION.to_rule())]
 #[serde(rename_all = "camelCase")]
 pub struct BookstoreSpec {
     /// The bookstore-api container image, e.g. `ghcr.io/example/bookstore-api:0.1.0`.
@@ -69,6 +70,16 @@ pub struct BookstoreSpec {
     /// How the API is exposed.
     #[serde(default)]
     pub service: ServiceSpec,
+
+    /// Who may change the catalogue. Reads are always public; writes (POST, PUT, PATCH, DELETE)
+    /// need a bearer token once `writeTokenSecretRef` names one. A Bookstore with a database
+    /// behind a LoadBalancer must name a token Secret or set `openWrites: true`.
+    #[serde(default)]
+    pub auth: Auth,
+
+    /// Requests per minute each client address may make (the API's defaults when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
 
     /// The external MySQL database (e.g. Amazon RDS). Without it the API keeps its data in an
     /// embedded SQLite file inside the pod: a demo mode with one replica, no autoscaling and no
@@ -170,6 +181,11 @@ pub struct ServiceSpec {
     /// Annotations of the Service, e.g. for the AWS Load Balancer Controller.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    /// For LoadBalancer and NodePort: `Local` keeps the clients' addresses (so that rate limits
+    /// apply per client) by sending traffic only to nodes running an API pod; `Cluster` (the
+    /// Kubernetes default) spreads it over every node but the API sees node addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_traffic_policy: Option<TrafficPolicy>,
 }
 
 impl Default for ServiceSpec {
@@ -178,8 +194,51 @@ impl Default for ServiceSpec {
             type_: ServiceType::default(),
             port: default_service_port(),
             annotations: BTreeMap::new(),
+            external_traffic_policy: None,
         }
     }
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum TrafficPolicy {
+    Cluster,
+    Local,
+}
+
+impl TrafficPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cluster => "Cluster",
+            Self::Local => "Local",
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[x_kube(validation = rules::ONE_WAY_TO_WRITE.to_rule())]
+#[serde(rename_all = "camelCase")]
+pub struct Auth {
+    /// The write token(s): a key of a Secret in the Bookstore's namespace, one token per line,
+    /// each at least 16 characters. Mounted into the API pods, which re-read it when it changes;
+    /// the pods also roll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_token_secret_ref: Option<SecretKeyRef>,
+    /// Let anyone who reaches the API write, on purpose (the API logs a warning).
+    #[serde(default)]
+    pub open_writes: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Writes per minute per client address (the API's default: 60); 0 lifts the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub writes_per_minute: Option<i32>,
+    /// Reads of /api/ per minute per client address (the API's default: 1200); 0 lifts the limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub reads_per_minute: Option<i32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -401,6 +460,14 @@ impl Bookstore {
     pub fn autoscaling(&self) -> Option<&Autoscaling> {
         (self.spec.autoscaling.enabled && self.database().is_some())
             .then_some(&self.spec.autoscaling)
+    }
+
+    /// The Secret keys this Bookstore reads: the database password and the write token.
+    pub fn secret_refs(&self) -> impl Iterator<Item = &SecretKeyRef> {
+        self.database()
+            .map(|database| &database.password_secret_ref)
+            .into_iter()
+            .chain(self.spec.auth.write_token_secret_ref.as_ref())
     }
 
     /// Pods to run when no autoscaler decides.

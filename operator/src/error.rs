@@ -5,6 +5,10 @@
 pub enum Error {
     #[error("{0}")]
     DatabaseSecretNotFound(String),
+    #[error("{0}")]
+    WriteTokenSecretNotFound(String),
+    #[error("{0}")]
+    WriteTokenInvalid(String),
     #[error(
         "{} already exist{} and {} not controlled by this Bookstore: the operator does not adopt objects it did not create; delete or rename {}",
         .0.join(", "),
@@ -36,6 +40,8 @@ impl Error {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::DatabaseSecretNotFound(_) => "DatabaseSecretNotFound",
+            Self::WriteTokenSecretNotFound(_) => "WriteTokenSecretNotFound",
+            Self::WriteTokenInvalid(_) => "WriteTokenInvalid",
             Self::AdoptionRefused(_) => "AdoptionRefused",
             Self::Kube { source, .. } => kube_reason(source),
             Self::NotNamespaced => "NotNamespaced",

@@ -1,6 +1,6 @@
 //! The bookstore operator: reconciles `Bookstore` resources into the workload that runs the API.
 //!
-//! Data flows crd (spec, with `rules`) → validate → password (input) → children (desired
+//! Data flows crd (spec, with `rules`) → validate → inputs (the Secret values it references) → children (desired
 //! objects) → compare with the caches → apply (only what differs) → status (conditions) and
 //! Events. `controller` wires the watches that fill the caches and trigger reconciles.
 
@@ -11,9 +11,9 @@ pub mod compare;
 pub mod controller;
 pub mod crd;
 pub mod error;
+pub mod inputs;
 pub mod leader;
 pub mod metrics;
-pub mod password;
 pub mod rbac;
 pub mod reconcile;
 pub mod render;

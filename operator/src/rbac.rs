@@ -48,7 +48,7 @@ pub const CLUSTER_RULES: &[(&str, &[&str], &[&str], &str)] = &[
         "",
         &["secrets"],
         &["get", "list", "watch", "create", "patch", "delete"],
-        "read password Secrets; watch Secrets' metadata; apply, watch and remove <name>-db",
+        "read the Secrets a Bookstore references (password, write tokens); watch Secrets' metadata; apply, watch and remove <name>-db",
     ),
     (
         "events.k8s.io",

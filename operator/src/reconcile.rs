@@ -1,4 +1,4 @@
-//! Reconcile one Bookstore: input (its password) → desired children → apply what differs →
+//! Reconcile one Bookstore: inputs (the Secret values it references) → desired children → apply what differs →
 //! observe → status and Events. Reads come from the caches; a Bookstore whose children and
 //! status already match costs no request at all.
 
@@ -17,8 +17,8 @@ use crate::cache::Caches;
 use crate::children::{self, MANAGER};
 use crate::crd::{Bookstore, BookstoreStatus};
 use crate::error::Error;
+use crate::inputs::SecretValues;
 use crate::metrics::Metrics;
-use crate::password::Passwords;
 use crate::status::{self, Observed, Problem};
 
 /// Periodic re-check when nothing happens (watches trigger reconciles on every change). It reads
@@ -33,7 +33,7 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub caches: Caches,
-    passwords: Passwords,
+    secret_values: SecretValues,
     /// Per Bookstore uid: consecutive failures (for the retry backoff).
     failures: Mutex<HashMap<String, u32>>,
     /// Per Bookstore uid: the status last written, until the cache shows it.
@@ -55,7 +55,7 @@ impl Context {
             recorder,
             metrics,
             caches,
-            passwords: Passwords::default(),
+            secret_values: SecretValues::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
         }
@@ -67,11 +67,10 @@ impl Context {
         let alive = |uid: &String| bookstores.iter().any(|b| b.uid().as_ref() == Some(uid));
         lock(&self.failures).retain(|uid, _| alive(uid));
         lock(&self.written).retain(|uid, _| alive(uid));
-        self.passwords.retain(|namespace, name| {
+        self.secret_values.retain(|namespace, name| {
             bookstores.iter().any(|b| {
                 b.namespace().as_deref() == Some(namespace)
-                    && b.database()
-                        .is_some_and(|db| db.password_secret_ref.name == name)
+                    && b.secret_refs().any(|reference| reference.name == name)
             })
         });
     }
@@ -207,21 +206,11 @@ async fn converge(
     context: &Context,
     namespace: &str,
 ) -> Result<Applied, Error> {
-    let password = match bookstore.database() {
-        Some(database) => Some(
-            context
-                .passwords
-                .read(
-                    &context.client,
-                    &context.caches,
-                    namespace,
-                    &database.password_secret_ref,
-                )
-                .await?,
-        ),
-        None => None,
-    };
-    let children = children::desired(bookstore, password.as_ref());
+    let inputs = context
+        .secret_values
+        .inputs(&context.client, &context.caches, bookstore, namespace)
+        .await?;
+    let children = children::desired(bookstore, &inputs);
     apply::apply_children(&context.client, &context.caches, bookstore, &children).await
 }
 

@@ -5,13 +5,15 @@ use std::fmt::Write as _;
 use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 
-use crate::children::{self, DatabasePassword};
+use crate::children::{self, Inputs, SecretValue};
 use crate::crd::Bookstore;
 use crate::validate::{Violation, validate};
 
-/// Stands in for the password, which only the cluster knows.
+/// Stand in for the values only the cluster knows.
 const PASSWORD_PLACEHOLDER: &[u8] =
     b"<copied from spec.database.passwordSecretRef at reconcile time>";
+const WRITE_TOKEN_PLACEHOLDER: &[u8] =
+    b"<read from spec.auth.writeTokenSecretRef at reconcile time>";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -69,10 +71,18 @@ fn render_bookstore(
     if bookstore.namespace().is_none() {
         bookstore.metadata.namespace = Some(default_namespace.to_owned());
     }
-    let password = bookstore
-        .database()
-        .map(|_| DatabasePassword::new(PASSWORD_PLACEHOLDER.to_vec()));
-    let children = children::desired(&bookstore, password.as_ref());
+    let inputs = Inputs {
+        password: bookstore
+            .database()
+            .map(|_| SecretValue::new(PASSWORD_PLACEHOLDER.to_vec())),
+        write_token: bookstore
+            .spec
+            .auth
+            .write_token_secret_ref
+            .as_ref()
+            .map(|_| SecretValue::new(WRITE_TOKEN_PLACEHOLDER.to_vec())),
+    };
+    let children = children::desired(&bookstore, &inputs);
 
     let mut out = String::new();
     if let Some(secret) = &children.secret {

@@ -75,13 +75,31 @@ pub const NODE_EXPORTER_PORT_FREE: CelRule = CelRule {
     message: "must differ from the API's port 8080",
 };
 
+/// Secure by default: a catalogue with a database, published on a load balancer, is not open to
+/// anyone by accident. The demo (no database) and in-cluster Services may stay open.
+pub const PUBLIC_WRITES_NEED_A_DECISION: CelRule = CelRule {
+    rule: "!has(self.database) || self.service.type != 'LoadBalancer' || has(self.auth.writeTokenSecretRef) || self.auth.openWrites",
+    attached_to: "spec",
+    field_path: ".auth",
+    message: "must name a write token Secret (writeTokenSecretRef) or set openWrites: true: with a database behind a LoadBalancer, anyone on the internet could otherwise change the catalogue",
+};
+
+pub const ONE_WAY_TO_WRITE: CelRule = CelRule {
+    rule: "!(has(self.writeTokenSecretRef) && self.openWrites)",
+    attached_to: "spec.auth",
+    field_path: ".openWrites",
+    message: "must not be true when writeTokenSecretRef is set: writes either need the token or are open",
+};
+
 /// Every rule, for the tests that keep the CRD, `validate` and the API server in step.
-pub const ALL: [CelRule; 5] = [
+pub const ALL: [CelRule; 7] = [
     NAME_IS_DNS_LABEL,
     MAX_AT_LEAST_MIN,
     REPLICAS_WITHIN_AUTOSCALING,
     AUTOSCALING_NEEDS_CPU_REQUEST,
     NODE_EXPORTER_PORT_FREE,
+    PUBLIC_WRITES_NEED_A_DECISION,
+    ONE_WAY_TO_WRITE,
 ];
 
 #[cfg(test)]

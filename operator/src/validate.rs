@@ -3,7 +3,7 @@
 
 use kube::ResourceExt;
 
-use crate::crd::{Bookstore, BookstoreSpec};
+use crate::crd::{Bookstore, BookstoreSpec, ServiceType};
 use crate::rules::{self, CelRule};
 
 /// One broken rule: the field path and what is wrong.
@@ -99,6 +99,40 @@ fn check_spec(spec: &BookstoreSpec, found: &mut Violations) {
         &rules::NODE_EXPORTER_PORT_FREE,
         !exporter.enabled || exporter.port != crate::children::API_PORT,
     );
+    let auth = &spec.auth;
+    found.rule(
+        &rules::PUBLIC_WRITES_NEED_A_DECISION,
+        spec.database.is_none()
+            || spec.service.type_ != ServiceType::LoadBalancer
+            || auth.write_token_secret_ref.is_some()
+            || auth.open_writes,
+    );
+    found.rule(
+        &rules::ONE_WAY_TO_WRITE,
+        !(auth.write_token_secret_ref.is_some() && auth.open_writes),
+    );
+    if let Some(token) = &auth.write_token_secret_ref {
+        found.check(
+            !token.name.is_empty(),
+            "spec.auth.writeTokenSecretRef.name",
+            "must not be empty",
+        );
+        found.check(
+            !token.key.is_empty(),
+            "spec.auth.writeTokenSecretRef.key",
+            "must not be empty",
+        );
+    }
+    if let Some(limit) = &spec.rate_limit {
+        for (path, value) in [
+            ("spec.rateLimit.writesPerMinute", limit.writes_per_minute),
+            ("spec.rateLimit.readsPerMinute", limit.reads_per_minute),
+        ] {
+            if let Some(value) = value {
+                found.range(value, 0, 1_000_000, path);
+            }
+        }
+    }
     if let Some(database) = &spec.database {
         for (path, value) in [
             ("spec.database.host", &database.host),
@@ -213,6 +247,39 @@ mod tests {
         );
         spec["monitoring"] = serde_json::json!({"nodeExporter": {"port": 8080, "enabled": false}});
         assert!(violations(spec).is_empty());
+    }
+
+    #[test]
+    fn a_public_catalogue_needs_a_write_token_or_open_writes_on_purpose() {
+        let mut spec = with_database();
+        spec["auth"] = serde_json::json!({});
+        assert_eq!(
+            violations(spec.clone()),
+            [format!(
+                "spec.auth: {}",
+                rules::PUBLIC_WRITES_NEED_A_DECISION.message
+            )]
+        );
+        spec["auth"] = serde_json::json!({"writeTokenSecretRef": {"name": "t", "key": "token"}});
+        assert!(violations(spec.clone()).is_empty());
+        spec["auth"] = serde_json::json!({"writeTokenSecretRef": {"name": "t", "key": "token"}, "openWrites": true});
+        assert_eq!(
+            violations(spec.clone()),
+            [format!(
+                "spec.auth.openWrites: {}",
+                rules::ONE_WAY_TO_WRITE.message
+            )]
+        );
+        spec["auth"] = serde_json::json!({});
+        spec["service"] = serde_json::json!({"type": "ClusterIP"});
+        assert!(
+            violations(spec).is_empty(),
+            "inside the cluster writes may stay open"
+        );
+        assert!(
+            violations(serde_json::json!({"image": "img"})).is_empty(),
+            "so may the demo, which keeps nothing"
+        );
     }
 
     #[test]

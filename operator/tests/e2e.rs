@@ -102,16 +102,25 @@ impl Env {
     }
 
     async fn password(&self, namespace: &str, value: &str) {
-        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db-password"},
-                            "stringData": {"password": value}});
+        self.secret(namespace, "db-password", "password", value)
+            .await;
+    }
+
+    async fn write_tokens(&self, namespace: &str, value: &str) {
+        self.secret(namespace, "writers", "tokens", value).await;
+    }
+
+    async fn secret(&self, namespace: &str, name: &str, key: &str, value: &str) {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+                            "stringData": {key: value}});
         self.api::<Secret>(namespace)
             .patch(
-                "db-password",
+                name,
                 &PatchParams::apply(ADMIN).force(),
                 &Patch::Apply(secret),
             )
             .await
-            .expect("password Secret");
+            .expect("Secret applied");
     }
 
     /// Waits for a child to exist (and satisfy `check`).
@@ -218,6 +227,13 @@ fn rds(service_type: &str) -> Value {
     })
 }
 
+/// On a public load balancer, writes need the tokens of Secret `writers`.
+fn public_rds() -> Value {
+    let mut spec = rds("LoadBalancer");
+    spec["auth"] = json!({"writeTokenSecretRef": {"name": "writers", "key": "tokens"}});
+    spec
+}
+
 fn demo() -> Value {
     json!({"image": "ghcr.io/bookstore-dev/bookstore-api:0.1.0", "service": {"type": "ClusterIP"}})
 }
@@ -273,6 +289,7 @@ async fn the_operator_as_installed_on_a_real_api_server() {
         spec_changes_flow(&env),
         autoscaling_on_and_off_keeps_the_replica_count(&env),
         a_missing_password_secret_is_reported_until_it_appears(&env),
+        a_missing_write_token_secret_is_reported_until_it_appears(&env),
         a_rejected_apply_is_degraded_until_the_quota_allows_it(&env),
         pods_the_cluster_refuses_are_reported(&env),
         an_object_it_did_not_create_is_not_adopted(&env),
@@ -363,7 +380,8 @@ async fn no_op_reconciles_write_nothing(env: &Env, operator: &Operator) {
 async fn children_are_created_owned_and_reported(env: &Env) {
     let ns = env.namespace("create").await;
     env.password(&ns, "e2e-password").await;
-    let shop = env.apply(&ns, "shop", rds("LoadBalancer")).await;
+    env.write_tokens(&ns, "e2e-writer-token-0123456789").await;
+    let shop = env.apply(&ns, "shop", public_rds()).await;
     let uid = shop.uid().unwrap();
 
     let secret: Secret = env.child(&ns, "shop-db", |_| true).await;
@@ -380,6 +398,25 @@ async fn children_are_created_owned_and_reported(env: &Env) {
             owner.block_owner_deletion
         ),
         (uid.as_str(), Some(true), Some(true))
+    );
+    let pod = deployment
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap();
+    let tokens = pod
+        .volumes
+        .iter()
+        .flatten()
+        .find_map(|v| v.secret.as_ref())
+        .unwrap();
+    assert_eq!(
+        tokens.secret_name.as_deref(),
+        Some("writers"),
+        "the token Secret is mounted"
     );
     let replicas_owner: Vec<_> = deployment
         .managed_fields()
@@ -580,6 +617,58 @@ async fn a_missing_password_secret_is_reported_until_it_appears(env: &Env) {
     eprintln!("ok: a missing password Secret is reported, and its creation and rotation picked up");
 }
 
+async fn a_missing_write_token_secret_is_reported_until_it_appears(env: &Env) {
+    let ns = env.namespace("tokens").await;
+    env.password(&ns, "pw").await;
+    env.apply(&ns, "shop", public_rds()).await;
+    let message = env.degraded(&ns, "shop", "WriteTokenSecretNotFound").await;
+    assert_eq!(
+        message,
+        format!("Secret {ns}/writers (spec.auth.writeTokenSecretRef) not found")
+    );
+    let warning = env.event(&ns, "Warning", "WriteTokenSecretNotFound").await;
+    assert_eq!(warning, message);
+    assert!(
+        env.api::<Deployment>(&ns)
+            .get_opt("shop")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    env.write_tokens(&ns, "first-writer-token-0123").await;
+    let digest = |d: &Deployment| {
+        d.spec
+            .as_ref()?
+            .template
+            .metadata
+            .as_ref()?
+            .annotations
+            .as_ref()?
+            .get("bookstore.dev/write-token-sha256")
+            .cloned()
+    };
+    let deployment: Deployment = env.child(&ns, "shop", |d| digest(d).is_some()).await;
+    env.status(&ns, "shop", |s| is(s, "Degraded", "False", "AsExpected"))
+        .await;
+    let before = digest(&deployment);
+    // A rotated token rolls the pods; the token itself is nowhere but in its own Secret.
+    env.write_tokens(&ns, "second-writer-token-0123").await;
+    let rolled: Deployment = env.child(&ns, "shop", |d| digest(d) != before).await;
+    let everything = serde_json::to_string(&rolled).unwrap()
+        + &serde_json::to_string(&env.api::<Bookstore>(&ns).get("shop").await.unwrap()).unwrap();
+    assert!(!everything.contains("writer-token"), "a token was copied");
+    // One too short for the API is refused before the pods roll.
+    env.write_tokens(&ns, "hunter2").await;
+    let message = env.degraded(&ns, "shop", "WriteTokenInvalid").await;
+    assert!(!message.contains("hunter2"), "{message}");
+    let kept: Deployment = env.child(&ns, "shop", |_| true).await;
+    assert_eq!(digest(&kept), digest(&rolled), "the pods keep their tokens");
+    eprintln!(
+        "ok: a missing write-token Secret is reported, then mounted; rotation rolls the pods; a short token is refused"
+    );
+}
+
 async fn a_rejected_apply_is_degraded_until_the_quota_allows_it(env: &Env) {
     let ns = env.namespace("quota").await;
     let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "no-load-balancers"},
@@ -682,7 +771,34 @@ async fn the_crd_rules_and_validate_agree(env: &Env) {
     };
     let long_name = "a".repeat(64);
     let cases: Vec<(&str, &str, Value, Vec<CelRule>)> = vec![
-        ("a valid Bookstore", "shop", rds("LoadBalancer"), vec![]),
+        ("a valid Bookstore", "shop", public_rds(), vec![]),
+        (
+            "a public catalogue open to all by omission",
+            "shop",
+            rds("LoadBalancer"),
+            vec![rules::PUBLIC_WRITES_NEED_A_DECISION],
+        ),
+        (
+            "a public catalogue open to all on purpose",
+            "shop",
+            with(rds("LoadBalancer"), json!({"auth": {"openWrites": true}})),
+            vec![],
+        ),
+        (
+            "both a token and open writes",
+            "shop",
+            with(
+                public_rds(),
+                json!({"auth": {"openWrites": true, "writeTokenSecretRef": {"name": "writers", "key": "tokens"}}}),
+            ),
+            vec![rules::ONE_WAY_TO_WRITE],
+        ),
+        (
+            "an open demo on a load balancer",
+            "shop",
+            with(demo(), json!({"service": {"type": "LoadBalancer"}})),
+            vec![],
+        ),
         (
             "a name a Service cannot have",
             "2shop",

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bookstore_operator::cache::Caches;
-use bookstore_operator::children::{self, DatabasePassword};
+use bookstore_operator::children::{self, Inputs, SecretValue};
 use bookstore_operator::crd::Bookstore;
 use bookstore_operator::metrics::Metrics;
 use bookstore_operator::reconcile::{Context, error_policy, reconcile};
@@ -117,6 +117,25 @@ fn reads_password() -> Expect {
                    "data": {"password": "czNjcmV0"}}),
         )
     })
+}
+
+const TOKEN_PATH: &str = "/api/v1/namespaces/books/secrets/writers";
+
+/// Reads the write-token Secret, which holds `tokens`.
+fn reads_tokens(tokens: &'static str) -> Expect {
+    expect(Method::GET, TOKEN_PATH, move |_| {
+        (
+            StatusCode::OK,
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "writers", "namespace": NS, "resourceVersion": "7"},
+                   "stringData": {"tokens": tokens}}),
+        )
+    })
+}
+
+fn with_write_token(mut spec: Value) -> Value {
+    spec["auth"] = json!({"writeTokenSecretRef": {"name": "writers", "key": "tokens"}});
+    spec
 }
 
 fn event(kind: &'static str, reason: &'static str, note: impl Fn(&str) + Send + 'static) -> Expect {
@@ -341,8 +360,18 @@ fn condition<'a>(status: &'a Value, type_: &str) -> &'a Value {
 
 /// The children exactly as applied before, as the API server stores them (server fields added).
 fn converged(shop: &Bookstore) -> (World, Deployment, Service) {
-    let password = DatabasePassword::new(b"s3cret".to_vec());
-    let children = children::desired(shop, Some(&password));
+    converged_with(
+        shop,
+        &Inputs {
+            password: Some(SecretValue::new(b"s3cret".to_vec())),
+            write_token: None,
+        },
+    )
+}
+
+/// The same, built from the given Secret values.
+fn converged_with(shop: &Bookstore, inputs: &Inputs) -> (World, Deployment, Service) {
+    let children = children::desired(shop, inputs);
     let as_stored = |object: Value| stored(object);
     let mut deployment: Deployment = serde_json::from_value(scaled(deployment_with_status(
         serde_json::to_value(&children.deployment).unwrap(),
@@ -829,4 +858,120 @@ async fn a_child_that_lost_its_label_is_applied_again_not_refused() {
     ];
     let (result, _) = run(world, shop, expectations).await;
     assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn new_write_tokens_roll_the_pods_and_are_never_copied() {
+    let shop = bookstore(with_write_token(rds_spec()));
+    let before = Inputs {
+        password: Some(SecretValue::new(b"s3cret".to_vec())),
+        write_token: Some(SecretValue::new(b"first-writer-token-0123".to_vec())),
+    };
+    let (mut world, deployment, service) = converged_with(&shop, &before);
+    world.secret_names.push("writers");
+    let shop = settled(shop, &deployment, &service);
+    let old_digest = deployment
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .annotations
+        .as_ref()
+        .unwrap()["bookstore.dev/write-token-sha256"]
+        .clone();
+    // The Secret now holds another token: the Deployment, and only it, is applied again.
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        vec![reads_tokens("second-writer-token-0123\n")],
+        vec![expect(Method::PATCH, DEPLOYMENT_PATH, move |body| {
+            let pod = &body["spec"]["template"];
+            let digest = &pod["metadata"]["annotations"]["bookstore.dev/write-token-sha256"];
+            assert!(
+                digest.is_string() && *digest != json!(old_digest),
+                "the pods roll"
+            );
+            assert_eq!(
+                pod["spec"]["volumes"][0]["secret"],
+                json!({"secretName": "writers", "items": [{"key": "tokens", "path": "write-tokens"}],
+                       "defaultMode": 0o440, "optional": false}),
+                "the Secret itself is mounted"
+            );
+            let api = &pod["spec"]["containers"][0];
+            assert!(api["env"].as_array().unwrap().contains(
+                &json!({"name": "API_WRITE_TOKENS_FILE", "value": "/etc/bookstore/auth/write-tokens"})
+            ));
+            assert_eq!(
+                api["volumeMounts"][0],
+                json!({"name": "write-tokens", "mountPath": "/etc/bookstore/auth", "readOnly": true})
+            );
+            assert!(!body.to_string().contains("writer-token"), "never copied");
+            (StatusCode::OK, scaled(deployment_with_status(body, 2)))
+        })],
+        vec![event("Normal", "Applied", |note| {
+            assert_eq!(note, "updated Deployment shop")
+        })],
+    ]);
+    let (result, _) = run(world, shop, expectations).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_missing_write_token_secret_is_reported_like_a_missing_password() {
+    let world = World {
+        secret_names: vec!["db-password"],
+        ..World::default()
+    };
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        at_once(vec![
+            event("Warning", "WriteTokenSecretNotFound", |note| {
+                assert_eq!(
+                    note,
+                    "Secret books/writers (spec.auth.writeTokenSecretRef) not found"
+                );
+            }),
+            status_write(|status| {
+                let ready = condition(status, "Ready");
+                assert_eq!(
+                    (&ready["status"], &ready["reason"]),
+                    (&json!("False"), &json!("WriteTokenSecretNotFound"))
+                );
+                assert_eq!(condition(status, "Degraded")["status"], "True");
+            }),
+        ]),
+    ]);
+    let shop = bookstore(with_write_token(rds_spec()));
+    let (result, context) = run(world, shop, expectations).await;
+    assert_eq!(
+        result.expect_err("fails").reason(),
+        "WriteTokenSecretNotFound"
+    );
+    assert!(failures(&context, "WriteTokenSecretNotFound"));
+}
+
+#[tokio::test]
+async fn a_token_too_short_for_the_api_is_refused_before_any_pod_rolls() {
+    let world = World {
+        secret_names: vec!["db-password", "writers"],
+        ..World::default()
+    };
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        vec![reads_tokens("hunter2\n")],
+        at_once(vec![
+            event("Warning", "WriteTokenInvalid", |note| {
+                assert!(note.contains("at least 16 characters"), "{note}");
+                assert!(!note.contains("hunter2"), "{note}");
+            }),
+            status_write(|status| {
+                assert_eq!(condition(status, "Ready")["reason"], "WriteTokenInvalid");
+                assert!(!status.to_string().contains("hunter2"));
+            }),
+        ]),
+    ]);
+    let (result, _) = run(world, bookstore(with_write_token(rds_spec())), expectations).await;
+    assert_eq!(result.expect_err("fails").reason(), "WriteTokenInvalid");
 }

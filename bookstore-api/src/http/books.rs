@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ByIdErrors, CreateErrors, ListErrors, UpdateErrors};
+use super::error::{ByIdErrors, CreateErrors, DeleteErrors, ListErrors, UpdateErrors};
 use super::{ApiError, AppState};
 use crate::book::{Book, BookInput, BookPatchInput, JsonObject, MAX_TEXT_CHARS};
 use crate::store::ListQuery;
@@ -125,6 +125,7 @@ pub async fn list(
 /// Add a book.
 #[utoipa::path(
     post, path = "/api/v1/books", tag = "books", request_body = BookInput,
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = Book,
          headers(("Location" = String, description = "URL of the new book"))),
@@ -163,6 +164,7 @@ pub async fn read(
 /// Replace a book: every field is required.
 #[utoipa::path(
     put, path = "/api/v1/books/{id}", tag = "books", request_body = BookInput,
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Book id")),
     responses(
         (status = 200, description = "The stored book", body = Book),
@@ -183,6 +185,7 @@ pub async fn replace(
 /// Change some fields of a book.
 #[utoipa::path(
     patch, path = "/api/v1/books/{id}", tag = "books", request_body = BookPatchInput,
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Book id")),
     responses(
         (status = 200, description = "The stored book", body = Book),
@@ -203,10 +206,11 @@ pub async fn patch(
 /// Delete a book.
 #[utoipa::path(
     delete, path = "/api/v1/books/{id}", tag = "books",
+    security(("bearer" = [])),
     params(("id" = i64, Path, description = "Book id")),
     responses(
         (status = 204, description = "Deleted"),
-        ByIdErrors,
+        DeleteErrors,
     )
 )]
 pub async fn delete(

@@ -11,8 +11,8 @@ use actix_web::{Error, HttpResponse, web};
 use super::AppState;
 
 const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
-const ALLOW_HEADERS: &str = "content-type, x-request-id";
-const EXPOSE_HEADERS: &str = "location, x-request-id, retry-after";
+const ALLOW_HEADERS: &str = "authorization, content-type, x-request-id";
+const EXPOSE_HEADERS: &str = "location, x-request-id, retry-after, www-authenticate";
 const MAX_AGE_SECONDS: &str = "600";
 
 pub async fn cors(

@@ -1,7 +1,7 @@
 //! One error type for every HTTP answer that is not a success, and its one JSON shape.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, RETRY_AFTER};
+use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError, error::JsonPayloadError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,6 +23,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     DatabaseUnavailable,
     InternalError,
+    Unauthorized,
+    RateLimited,
+    WriteTokensUnavailable,
 }
 
 /// The body of every error response.
@@ -71,6 +74,12 @@ pub enum ApiError {
     DatabaseStarting,
     #[error("internal error")]
     Internal,
+    #[error("{}", if *presented { "the bearer token is not valid for writing" } else { "writing needs a bearer token: Authorization: Bearer TOKEN" })]
+    Unauthorized { presented: bool },
+    #[error("too many requests from this address; retry in {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("writes are refused: the service cannot read its write tokens")]
+    WriteTokensUnavailable,
 }
 
 impl ApiError {
@@ -86,6 +95,9 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Self::DatabaseUnavailable | Self::DatabaseStarting => ErrorCode::DatabaseUnavailable,
             Self::Internal => ErrorCode::InternalError,
+            Self::Unauthorized { .. } => ErrorCode::Unauthorized,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::WriteTokensUnavailable => ErrorCode::WriteTokensUnavailable,
         }
     }
 
@@ -114,8 +126,12 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BookNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::DatabaseUnavailable | Self::DatabaseStarting => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DatabaseUnavailable | Self::DatabaseStarting | Self::WriteTokensUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -127,6 +143,17 @@ impl ResponseError for ApiError {
             }
             Self::DatabaseUnavailable | Self::DatabaseStarting => {
                 response.insert_header((RETRY_AFTER, "5"));
+            }
+            Self::Unauthorized { presented } => {
+                let challenge = if *presented {
+                    r#"Bearer realm="bookstore", error="invalid_token""#
+                } else {
+                    r#"Bearer realm="bookstore""#
+                };
+                response.insert_header((WWW_AUTHENTICATE, challenge));
+            }
+            Self::RateLimited { retry_after } => {
+                response.insert_header((RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
         }
@@ -221,13 +248,28 @@ const NOT_JSON: (u16, &str) = (
     "Body is not application/json (`unsupported_media_type`)",
 );
 const INVALID: (u16, &str) = (422, "Validation failed (`validation_failed`)");
+const RATE_LIMITED: (u16, &str) = (
+    429,
+    "Too many requests from this address (`rate_limited`); `Retry-After` says when to retry",
+);
+const UNAUTHORIZED: (u16, &str) = (
+    401,
+    "No bearer token, or not a valid one (`unauthorized`); `WWW-Authenticate: Bearer`",
+);
+const WRITE_UNAVAILABLE: (u16, &str) = (
+    503,
+    "Database unavailable (`database_unavailable`), or the write tokens cannot be read \
+     (`write_tokens_unavailable`)",
+);
 
 /// Errors of `GET /api/v1/books`.
 pub struct ListErrors;
 /// Errors of `POST /api/v1/books`.
 pub struct CreateErrors;
-/// Errors of reading or deleting one book.
+/// Errors of reading one book.
 pub struct ByIdErrors;
+/// Errors of deleting one book.
+pub struct DeleteErrors;
 /// Errors of replacing or patching one book.
 pub struct UpdateErrors;
 
@@ -238,6 +280,7 @@ impl utoipa::IntoResponses for ListErrors {
     > {
         error_responses(&[
             (400, "Invalid query parameter (`invalid_query`)"),
+            RATE_LIMITED,
             UNAVAILABLE,
             INTERNAL,
         ])
@@ -251,10 +294,12 @@ impl utoipa::IntoResponses for CreateErrors {
     > {
         error_responses(&[
             (400, "Malformed JSON (`malformed_json`)"),
+            UNAUTHORIZED,
             TOO_LARGE,
             NOT_JSON,
             INVALID,
-            UNAVAILABLE,
+            RATE_LIMITED,
+            WRITE_UNAVAILABLE,
             INTERNAL,
         ])
     }
@@ -268,7 +313,24 @@ impl utoipa::IntoResponses for ByIdErrors {
         error_responses(&[
             (400, "The id is not a whole number (`invalid_id`)"),
             NOT_FOUND,
+            RATE_LIMITED,
             UNAVAILABLE,
+            INTERNAL,
+        ])
+    }
+}
+
+impl utoipa::IntoResponses for DeleteErrors {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        error_responses(&[
+            (400, "The id is not a whole number (`invalid_id`)"),
+            UNAUTHORIZED,
+            NOT_FOUND,
+            RATE_LIMITED,
+            WRITE_UNAVAILABLE,
             INTERNAL,
         ])
     }
@@ -281,11 +343,13 @@ impl utoipa::IntoResponses for UpdateErrors {
     > {
         error_responses(&[
             BAD_ID_OR_JSON,
+            UNAUTHORIZED,
             NOT_FOUND,
             TOO_LARGE,
             NOT_JSON,
             INVALID,
-            UNAVAILABLE,
+            RATE_LIMITED,
+            WRITE_UNAVAILABLE,
             INTERNAL,
         ])
     }

@@ -1,9 +1,12 @@
 //! HTTP: routes, shared state and the middleware every request passes through.
 
+mod auth;
 mod books;
 mod cors;
 mod error;
+mod headers;
 mod health;
+mod limit;
 mod metrics;
 mod observe;
 mod openapi;
@@ -17,7 +20,9 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, Resource, web};
 
+pub use auth::WriteAccess;
 pub use error::ApiError;
+pub use limit::Limiters;
 pub use metrics::Metrics;
 
 use crate::store::BookStore;
@@ -25,7 +30,8 @@ use crate::store::BookStore;
 /// Largest accepted request body.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// What every handler shares: the store, whether it is ready, and the metrics.
+/// What every handler shares: the store, whether it is ready, the metrics, and the rules of who
+/// may do what.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn BookStore>,
@@ -33,6 +39,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Origins allowed to call the API from a browser (CORS); empty allows none.
     allowed_origins: Arc<[String]>,
+    /// Who may write (open unless tokens are configured).
+    write_access: Arc<WriteAccess>,
+    /// Requests per client address (no limit unless configured).
+    pub limiters: Arc<Limiters>,
 }
 
 impl AppState {
@@ -42,6 +52,26 @@ impl AppState {
             database_ready: Arc::new(AtomicBool::new(false)),
             metrics: Arc::new(Metrics::new()),
             allowed_origins: Arc::from([]),
+            write_access: Arc::new(WriteAccess::Open),
+            limiters: Arc::new(Limiters::new(&crate::config::RateLimits {
+                writes_per_minute: None,
+                reads_per_minute: None,
+                trusted_proxies: Vec::new(),
+            })),
+        }
+    }
+
+    pub fn with_write_access(self, write_access: WriteAccess) -> Self {
+        Self {
+            write_access: Arc::new(write_access),
+            ..self
+        }
+    }
+
+    pub fn with_limiters(self, limiters: Limiters) -> Self {
+        Self {
+            limiters: Arc::new(limiters),
+            ..self
         }
     }
 
@@ -100,8 +130,12 @@ pub fn app(
             web::QueryConfig::default()
                 .error_handler(|error, _| ApiError::InvalidQuery(error.to_string()).into()),
         )
-        // The last `wrap` runs first: every request is observed, CORS answered inside that.
+        // The last `wrap` runs first: every request is observed and gets the security headers;
+        // CORS is answered inside that, then the rate limits, then the write tokens.
+        .wrap(from_fn(auth::require_token))
+        .wrap(from_fn(limit::rate_limit))
         .wrap(from_fn(cors::cors))
+        .wrap(from_fn(headers::security_headers))
         .wrap(from_fn(observe::observe))
         .service(
             resource("/api/v1/books", "GET, POST")

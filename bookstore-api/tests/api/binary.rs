@@ -33,7 +33,10 @@ fn help_lists_the_subcommands_and_every_variable_without_secret_values() {
     let output = run(
         dir.path(),
         &["--help"],
-        &[("DB_PASSWORD", "hunter2-secret")],
+        &[
+            ("DB_PASSWORD", "hunter2-secret"),
+            ("API_WRITE_TOKENS", "hunter2-write-token-0123"),
+        ],
     );
     assert!(output.status.success());
     let help = text(&output.stdout);
@@ -55,18 +58,23 @@ fn help_lists_the_subcommands_and_every_variable_without_secret_values() {
         "SHUTDOWN_TIMEOUT_SECS",
         "LOG_FORMAT",
         "CORS_ALLOWED_ORIGINS",
+        "API_WRITE_TOKENS",
+        "API_WRITE_TOKENS_FILE",
+        "RATE_LIMIT_WRITES_PER_MINUTE",
+        "RATE_LIMIT_READS_PER_MINUTE",
+        "TRUSTED_PROXIES",
         "RUST_LOG",
         ".env",
     ] {
         assert!(help.contains(expected), "--help lacks {expected}");
     }
-    assert!(!help.contains("hunter2-secret"));
+    assert!(!help.contains("hunter2"));
 }
 
 #[test]
 fn invalid_configuration_exits_2_with_one_clear_message() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[(&str, &str)], &str); 4] = [
+    let cases: [(&[(&str, &str)], &str); 7] = [
         (
             &[("DB_HOST", "db")],
             "DB_NAME is required when DB_HOST is set",
@@ -83,6 +91,21 @@ fn invalid_configuration_exits_2_with_one_clear_message() {
             )],
             "DATABASE_URL is not a valid MySQL URL",
         ),
+        (
+            &[("API_WRITE_TOKENS", "hunter2-secret")],
+            "every token must be at least 16 characters",
+        ),
+        (
+            &[
+                ("API_WRITE_TOKENS", "hunter2-secret-token-0123"),
+                ("API_WRITE_TOKENS_FILE", "/run/token"),
+            ],
+            "set either API_WRITE_TOKENS or API_WRITE_TOKENS_FILE, not both",
+        ),
+        (
+            &[("TRUSTED_PROXIES", "10.0.0.0/33")],
+            "TRUSTED_PROXIES: \"10.0.0.0/33\" is not an address or CIDR block",
+        ),
     ];
     for (env, message) in cases {
         let output = run(dir.path(), &[], env);
@@ -93,10 +116,7 @@ fn invalid_configuration_exits_2_with_one_clear_message() {
             !stderr.contains("panicked") && !stderr.contains("backtrace"),
             "{stderr}"
         );
-        assert!(
-            !stderr.contains("hunter2-secret"),
-            "the password leaked: {stderr}"
-        );
+        assert!(!stderr.contains("hunter2"), "a secret leaked: {stderr}");
     }
 }
 
@@ -153,12 +173,25 @@ fn wait_for(
 }
 
 fn http_get(addr: &str, path: &str) -> String {
+    http(addr, "GET", path, &[], "")
+}
+
+/// One HTTP/1.1 request, written by hand; the whole response as text.
+fn http(addr: &str, method: &str, path: &str, headers: &[&str], body: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for header in headers {
+        request.push_str(&format!("{header}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -236,4 +269,102 @@ fn a_database_password_never_reaches_the_logs() {
         !log.contains("hunter2-secret"),
         "the password leaked:\n{log}"
     );
+}
+
+#[test]
+fn write_tokens_never_reach_the_logs_or_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(
+        dir.path(),
+        &[
+            ("BIND_ADDR", "127.0.0.1:0"),
+            ("LOG_FORMAT", "json"),
+            ("RUST_LOG", "debug"),
+            ("API_WRITE_TOKENS", "hunter2-write-token-0123"),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let listening = wait_for(&lines, "listening", &mut seen);
+    let addr = listening["addr"].as_str().unwrap().to_owned();
+    wait_for(&lines, "database ready", &mut seen);
+
+    let book = r#"{"title":"Dune","author":"Frank Herbert","price":"9.99"}"#;
+    let right = http(
+        &addr,
+        "POST",
+        "/api/v1/books",
+        &["Authorization: Bearer hunter2-write-token-0123"],
+        book,
+    );
+    assert!(right.starts_with("HTTP/1.1 201"), "{right}");
+    let wrong = http(
+        &addr,
+        "DELETE",
+        "/api/v1/books/1",
+        &["Authorization: Bearer hunter2-wrong-token-0123"],
+        "",
+    );
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    assert!(
+        !wrong.contains("hunter2"),
+        "the answer quotes the token: {wrong}"
+    );
+    let metrics = http_get(&addr, "/metrics");
+    assert!(metrics.contains("status=\"401\""), "{metrics}");
+
+    terminate(&child);
+    wait_for(&lines, "stopped", &mut seen);
+    child.wait().unwrap();
+    seen.extend(lines.try_iter());
+    let log = seen.join("\n");
+    assert!(
+        seen.iter().any(|line| line.contains("\"status\":401")),
+        "the refused write is logged:\n{log}"
+    );
+    assert!(!log.contains("hunter2"), "a token leaked:\n{log}");
+    assert!(!metrics.contains("hunter2"), "a token leaked into /metrics");
+    assert!(
+        !log.contains("writes are open"),
+        "tokens are configured:\n{log}"
+    );
+}
+
+#[test]
+fn without_tokens_it_serves_and_warns_once_that_writes_are_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(
+        dir.path(),
+        &[("BIND_ADDR", "127.0.0.1:0"), ("LOG_FORMAT", "json")],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let lines = lines_of(&mut child);
+    let mut seen = Vec::new();
+    let listening = wait_for(&lines, "listening", &mut seen);
+    let addr = listening["addr"].as_str().unwrap().to_owned();
+    wait_for(&lines, "database ready", &mut seen);
+    let created = http(
+        &addr,
+        "POST",
+        "/api/v1/books",
+        &[],
+        r#"{"title":"Emma","author":"Jane Austen","price":"4.00"}"#,
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    assert!(http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
+
+    terminate(&child);
+    wait_for(&lines, "stopped", &mut seen);
+    child.wait().unwrap();
+    seen.extend(lines.try_iter());
+    let warnings: Vec<&String> = seen
+        .iter()
+        .filter(|line| line.contains("WARN") && line.contains("writes are open"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{}", seen.join("\n"));
 }

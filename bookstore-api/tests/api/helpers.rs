@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
-use bookstore_api::config::{Config, DatabaseConfig, PoolConfig};
+use bookstore_api::config::{Config, DatabaseConfig, PoolConfig, RateLimits, WriteTokens};
 use bookstore_api::server::Application;
 use bookstore_telemetry::LogFormat;
 use serde_json::{Value, json};
@@ -19,23 +19,28 @@ pub const ALLOWED_ORIGIN: &str = "https://books.example.com";
 
 /// Runs each listed test once against SQLite and once against MySQL. The MySQL runs are skipped
 /// (with a message) when `BOOKSTORE_TEST_MYSQL_URL` is unset, except under CI, where they fail.
+/// With `configure = f;` first, each server's configuration passes through `f` before it starts.
 #[macro_export]
 macro_rules! on_every_backend {
-    ($($test:ident),* $(,)?) => {
+    (configure = $configure:path; $($test:ident),* $(,)?) => {
         mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[actix_web::test]
                 async fn $test() {
-                    let app = $crate::helpers::TestApp::sqlite().await;
+                    let app = $crate::helpers::TestApp::sqlite_with($configure).await;
                     super::$test(&app).await;
                 }
             )*
         }
         mod mysql {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[actix_web::test]
                 async fn $test() {
-                    if let Some(app) = $crate::helpers::TestApp::mysql().await {
+                    if let Some(app) = $crate::helpers::TestApp::mysql_with($configure).await {
                         super::$test(&app).await;
                         app.drop_database().await;
                     }
@@ -43,7 +48,13 @@ macro_rules! on_every_backend {
             )*
         }
     };
+    ($($test:ident),* $(,)?) => {
+        $crate::on_every_backend!(configure = $crate::helpers::as_it_is; $($test),*);
+    };
 }
+
+/// The default test configuration, unchanged.
+pub fn as_it_is(_: &mut Config) {}
 
 /// The admin URL of the MySQL server for tests, or `None` (skip) outside CI.
 pub fn mysql_url() -> Option<String> {
@@ -132,28 +143,41 @@ pub fn test_config(database: DatabaseConfig, acquire_timeout: Duration) -> Confi
         shutdown_timeout: Duration::from_secs(1),
         log_format: LogFormat::Pretty,
         cors_allowed_origins: vec![ALLOWED_ORIGIN.to_owned()],
+        write_tokens: WriteTokens::Open,
+        rate_limits: RateLimits {
+            writes_per_minute: None,
+            reads_per_minute: None,
+            trusted_proxies: Vec::new(),
+        },
     }
 }
 
 impl TestApp {
     pub async fn sqlite() -> Self {
+        Self::sqlite_with(as_it_is).await
+    }
+
+    pub async fn sqlite_with(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let database = DatabaseConfig::Sqlite {
             path: dir.path().join("bookstore.db"),
         };
-        let app = Self::start(test_config(database, Duration::from_secs(5)), None).await;
+        let mut config = test_config(database, Duration::from_secs(5));
+        configure(&mut config);
+        let app = Self::start(config, None).await;
         Self {
             _sqlite_dir: Some(dir),
             ..app
         }
     }
 
-    pub async fn mysql() -> Option<Self> {
+    pub async fn mysql_with(configure: impl FnOnce(&mut Config)) -> Option<Self> {
         let database = MySqlDatabase::create(&mysql_url()?).await;
-        let config = test_config(
+        let mut config = test_config(
             DatabaseConfig::MySql(Box::new(database.options())),
             Duration::from_secs(5),
         );
+        configure(&mut config);
         Some(Self::start(config, Some(database)).await)
     }
 
@@ -237,6 +261,41 @@ impl TestApp {
             request = request.insert_header(("content-type", content_type));
         }
         read(request.send_body(body.into()).await).await
+    }
+
+    /// Sends a request with a bearer token (or none) and a JSON body (or none); returns the status,
+    /// the response headers and the JSON body.
+    pub async fn send_as(
+        &self,
+        token: Option<&str>,
+        method: awc::http::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, awc::http::header::HeaderMap, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.insert_header(("authorization", format!("Bearer {token}")));
+        }
+        let mut response = match body {
+            Some(body) => request.send_json(body).await,
+            None => request.send().await,
+        }
+        .expect("request sent");
+        let headers = response.headers().clone();
+        let status = response.status();
+        let bytes = response.body().await.expect("body");
+        let is_json = headers
+            .get("content-type")
+            .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else if is_json {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        } else {
+            // The page's files: their text.
+            Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        (status, headers, body)
     }
 
     /// Creates a book and returns the stored JSON.

@@ -1,6 +1,7 @@
-// The web page end to end in headless Chromium: add, search, edit, a validation error, delete.
-// Needs BOOKSTORE_URL (a freshly started bookstore-api with an empty database); CHROMIUM (default
-// /usr/bin/chromium); SCREENSHOT_DIR for the screenshots.
+// The web page end to end in headless Chromium: add, search, edit, a validation error, delete,
+// and the write token. Needs BOOKSTORE_URL (a freshly started bookstore-api with an empty database
+// and open writes), BOOKSTORE_PROTECTED_URL and BOOKSTORE_WRITE_TOKEN (another, empty, whose
+// writes need that token); CHROMIUM (default /usr/bin/chromium); SCREENSHOT_DIR for screenshots.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -8,11 +9,14 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const baseUrl = process.env.BOOKSTORE_URL;
+const protectedUrl = process.env.BOOKSTORE_PROTECTED_URL;
+const writeToken = process.env.BOOKSTORE_WRITE_TOKEN;
 const screenshots = process.env.SCREENSHOT_DIR ?? "screenshots";
 let browser;
 
 before(async () => {
   assert.ok(baseUrl, "BOOKSTORE_URL must point at a running bookstore-api");
+  assert.ok(protectedUrl && writeToken, "BOOKSTORE_PROTECTED_URL and BOOKSTORE_WRITE_TOKEN must be set");
   mkdirSync(screenshots, { recursive: true });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -48,6 +52,12 @@ test("a person adds, finds, edits and deletes a book", async () => {
   const dune = page.locator("#books tbody tr", { hasText: "Dune" });
   assert.equal(await dune.locator("td.price").textContent(), "12.50", "two decimals");
   await page.screenshot({ path: join(screenshots, "bookstore-list.png"), fullPage: true });
+
+  // A search that finds nothing says so (the catalogue is not empty).
+  await page.getByLabel("Search title or author").fill("zzz-nothing");
+  await page.getByRole("button", { name: "Search" }).click();
+  await status.filter({ hasText: "No books match “zzz-nothing”" }).waitFor();
+  assert.equal(await page.locator("#books").isHidden(), true);
 
   // Find it by search.
   await page.getByLabel("Search title or author").fill("left hand");
@@ -117,5 +127,63 @@ test("a failing API leaves the page usable with a visible error", async () => {
   await page.goto(baseUrl);
   await page.locator("#status.failed").filter({ hasText: "Could not load the books" }).waitFor();
   assert.equal(await page.getByRole("button", { name: "Add book" }).isEnabled(), true);
+  await page.close();
+});
+
+test("writes to a protected catalogue ask for the token, then work with it", async () => {
+  const page = await browser.newPage();
+  const requests = [];
+  page.on("request", (request) => requests.push(request));
+  await page.goto(protectedUrl);
+  const status = page.locator("#status");
+  await status.filter({ hasText: "No books yet" }).waitFor();
+
+  // Without a token: a clear prompt, the form keeps what was typed, reading still works.
+  await page.getByLabel("Title", { exact: true }).fill("Beloved");
+  await page.getByLabel("Author", { exact: true }).fill("Toni Morrison");
+  await page.getByLabel("Price", { exact: true }).fill("9.75");
+  await page.getByRole("button", { name: "Add book" }).click();
+  const prompt = page.locator("#token-prompt");
+  await prompt.filter({ hasText: "enter the write token" }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "token-input", "the cursor waits in the token field");
+  assert.match(await page.locator("#form-error").textContent(), /needs a write token/);
+  assert.equal(await page.getByLabel("Title", { exact: true }).inputValue(), "Beloved");
+  await page.screenshot({ path: join(screenshots, "bookstore-token-prompt.png"), fullPage: true });
+
+  // A wrong token is refused and forgotten.
+  await page.getByLabel("Write token").fill("not-the-right-token-at-all");
+  await page.getByRole("button", { name: "Use token" }).click();
+  await page.getByRole("button", { name: "Add book" }).click();
+  await prompt.filter({ hasText: "not accepted" }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("bookstore.writeToken")), null);
+
+  // The right one: the book is added, and later writes use it too.
+  await page.getByLabel("Write token").fill(writeToken);
+  await page.getByRole("button", { name: "Use token" }).click();
+  await page.locator("#token-state").filter({ hasText: "Writes use your token." }).waitFor();
+  assert.equal(await prompt.isHidden(), true);
+  assert.equal(await page.getByLabel("Write token").inputValue(), "", "the field does not keep it");
+  await page.getByRole("button", { name: "Add book" }).click();
+  const row = page.locator("#books tbody tr", { hasText: "Beloved" });
+  await row.waitFor();
+  await page.getByRole("button", { name: "Edit Beloved" }).click();
+  await page.getByLabel("Price", { exact: true }).fill("11");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await row.locator("td.price", { hasText: "11.00" }).waitFor();
+
+  // It stays in this tab's session, never in a URL, and only writes carry it.
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("bookstore.writeToken")), writeToken);
+  assert.ok(requests.every((r) => !r.url().includes(writeToken)), "the token is never in a URL");
+  const carried = requests.filter((r) => r.headers().authorization === `Bearer ${writeToken}`);
+  assert.deepEqual([...new Set(carried.map((r) => r.method()))].sort(), ["POST", "PUT"]);
+  assert.ok(requests.filter((r) => r.method() === "GET").every((r) => !r.headers().authorization));
+
+  // Forgotten on request: the next write asks again.
+  await page.getByRole("button", { name: "Forget token" }).click();
+  page.once("dialog", (dialog) => dialog.accept());
+  await page.getByRole("button", { name: "Delete Beloved" }).click();
+  await prompt.filter({ hasText: "enter the write token" }).waitFor();
+  await status.filter({ hasText: "Could not delete" }).waitFor();
+  assert.equal(await row.count(), 1, "nothing was deleted");
   await page.close();
 });

@@ -7,39 +7,75 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
-    HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, Secret,
-    SecretEnvSource, SecurityContext, Volume, VolumeMount,
+    HTTPGetAction, KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile,
+    Secret, SecretEnvSource, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 
-use crate::crd::{Bookstore, NodeExporter};
+use super::SecretValue;
+use crate::crd::{Bookstore, NodeExporter, SecretKeyRef};
 
 /// The port bookstore-api listens on.
 pub const API_PORT: i32 = 8080;
 /// Pod-template annotation with a digest of the DB Secret: a new password rolls the pods.
 pub const DB_SECRET_HASH_ANNOTATION: &str = "bookstore.dev/db-secret-sha256";
+/// Pod-template annotation with a digest of the write tokens: new tokens roll the pods (which
+/// also re-read the mounted file on their own).
+pub const WRITE_TOKEN_HASH_ANNOTATION: &str = "bookstore.dev/write-token-sha256";
+/// Where the API reads its write tokens: the referenced key of the token Secret, mounted.
+pub const WRITE_TOKEN_FILE: &str = "/etc/bookstore/auth/write-tokens";
+const WRITE_TOKEN_VOLUME: &str = "write-tokens";
+const WRITE_TOKEN_DIR: &str = "/etc/bookstore/auth";
+const WRITE_TOKEN_FILE_NAME: &str = "write-tokens";
 /// The non-root user the pods run as (the images' user).
 const RUN_AS_USER: i64 = 65532;
 const DATA_VOLUME: &str = "data";
 const DATA_DIR: &str = "/data";
 
-pub fn deployment(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Deployment {
+/// The reference to the write tokens' Secret key, and the tokens read from it.
+pub type WriteToken<'a> = (&'a SecretKeyRef, &'a SecretValue);
+
+pub fn deployment(
+    bookstore: &Bookstore,
+    db_secret: Option<&Secret>,
+    write_token: Option<WriteToken<'_>>,
+) -> Deployment {
     let spec = &bookstore.spec;
-    let mut containers = vec![api_container(bookstore, db_secret)];
+    let mut containers = vec![api_container(bookstore, db_secret, write_token.is_some())];
     if spec.monitoring.node_exporter.enabled {
         containers.push(node_exporter_container(&spec.monitoring.node_exporter));
     }
+    let mut volumes = Vec::new();
     // Without an external database the API writes SQLite to a scratch volume: the root file
     // system stays read-only.
-    let volumes = db_secret.is_none().then(|| {
-        vec![Volume {
+    if db_secret.is_none() {
+        volumes.push(Volume {
             name: DATA_VOLUME.to_owned(),
             empty_dir: Some(EmptyDirVolumeSource::default()),
             ..Volume::default()
-        }]
-    });
+        });
+    }
+    // The user's Secret itself, mounted (not copied): the kubelet refreshes the file when the
+    // Secret changes, and the API re-reads it.
+    if let Some((reference, _)) = write_token {
+        volumes.push(Volume {
+            name: WRITE_TOKEN_VOLUME.to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(reference.name.clone()),
+                items: Some(vec![KeyToPath {
+                    key: reference.key.clone(),
+                    path: WRITE_TOKEN_FILE_NAME.to_owned(),
+                    mode: None,
+                }]),
+                // Readable by the pod's group (fsGroup) only.
+                default_mode: Some(0o440),
+                optional: Some(false),
+            }),
+            ..Volume::default()
+        });
+    }
     Deployment {
         metadata: super::metadata(bookstore, bookstore.name_any()),
         spec: Some(DeploymentSpec {
@@ -63,12 +99,12 @@ pub fn deployment(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Deployme
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(super::labels(bookstore)),
-                    annotations: Some(pod_annotations(bookstore, db_secret)),
+                    annotations: Some(pod_annotations(bookstore, db_secret, write_token)),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
                     containers,
-                    volumes,
+                    volumes: non_empty(volumes),
                     automount_service_account_token: Some(false),
                     // Longer than the API's own 30 s drain.
                     termination_grace_period_seconds: Some(40),
@@ -139,14 +175,43 @@ fn replicas_only(bookstore: &Bookstore, count: i32) -> serde_json::Value {
     })
 }
 
-fn api_container(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Container {
+fn api_container(
+    bookstore: &Bookstore,
+    db_secret: Option<&Secret>,
+    write_token: bool,
+) -> Container {
     let spec = &bookstore.spec;
     let mut env = vec![
         env_var("BIND_ADDR", &format!("0.0.0.0:{API_PORT}")),
         env_var("LOG_FORMAT", "json"),
     ];
+    let mut mounts = Vec::new();
     if db_secret.is_none() {
         env.push(env_var("SQLITE_PATH", &format!("{DATA_DIR}/bookstore.db")));
+        mounts.push(VolumeMount {
+            name: DATA_VOLUME.to_owned(),
+            mount_path: DATA_DIR.to_owned(),
+            ..VolumeMount::default()
+        });
+    }
+    if write_token {
+        env.push(env_var("API_WRITE_TOKENS_FILE", WRITE_TOKEN_FILE));
+        mounts.push(VolumeMount {
+            name: WRITE_TOKEN_VOLUME.to_owned(),
+            mount_path: WRITE_TOKEN_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    if let Some(limit) = &spec.rate_limit {
+        for (name, value) in [
+            ("RATE_LIMIT_WRITES_PER_MINUTE", limit.writes_per_minute),
+            ("RATE_LIMIT_READS_PER_MINUTE", limit.reads_per_minute),
+        ] {
+            if let Some(value) = value {
+                env.push(env_var(name, &value.to_string()));
+            }
+        }
     }
     let probe = |path: &str, period: i32| Probe {
         http_get: Some(HTTPGetAction {
@@ -183,13 +248,7 @@ fn api_container(bookstore: &Bookstore, db_secret: Option<&Secret>) -> Container
         readiness_probe: Some(probe("/readyz", 5)),
         resources: Some(spec.resources.clone()),
         security_context: Some(restricted_security_context()),
-        volume_mounts: db_secret.is_none().then(|| {
-            vec![VolumeMount {
-                name: DATA_VOLUME.to_owned(),
-                mount_path: DATA_DIR.to_owned(),
-                ..VolumeMount::default()
-            }]
-        }),
+        volume_mounts: non_empty(mounts),
         ..Container::default()
     }
 }
@@ -214,7 +273,11 @@ fn node_exporter_container(exporter: &NodeExporter) -> Container {
     }
 }
 
-fn pod_annotations(bookstore: &Bookstore, db_secret: Option<&Secret>) -> BTreeMap<String, String> {
+fn pod_annotations(
+    bookstore: &Bookstore,
+    db_secret: Option<&Secret>,
+    write_token: Option<WriteToken<'_>>,
+) -> BTreeMap<String, String> {
     let mut annotations = BTreeMap::from([
         ("prometheus.io/scrape".to_owned(), "true".to_owned()),
         ("prometheus.io/port".to_owned(), API_PORT.to_string()),
@@ -223,6 +286,14 @@ fn pod_annotations(bookstore: &Bookstore, db_secret: Option<&Secret>) -> BTreeMa
     annotations.extend(bookstore.spec.pod_annotations.clone());
     if let Some(secret) = db_secret {
         annotations.insert(DB_SECRET_HASH_ANNOTATION.to_owned(), secret_digest(secret));
+    }
+    if let Some((_, tokens)) = write_token {
+        // Domain-separated, so that the digest is not a bare SHA-256 of the tokens.
+        let framed = [b"bookstore write tokens\0".as_slice(), tokens.bytes()].concat();
+        annotations.insert(
+            WRITE_TOKEN_HASH_ANNOTATION.to_owned(),
+            super::hex_sha256(&framed),
+        );
     }
     annotations
 }
@@ -291,7 +362,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
 
     use super::super::fixtures::{bookstore, with_database};
-    use super::super::{DatabasePassword, database_secret};
+    use super::super::{SecretValue, database_secret};
     use super::*;
 
     fn with_secret(spec: serde_json::Value, password: &[u8]) -> Deployment {
@@ -299,9 +370,9 @@ mod tests {
         let secret = database_secret(
             &shop,
             shop.database().expect("database"),
-            &DatabasePassword::new(password.to_vec()),
+            &SecretValue::new(password.to_vec()),
         );
-        deployment(&shop, Some(&secret))
+        deployment(&shop, Some(&secret), None)
     }
 
     fn pod(deployment: &Deployment) -> &PodTemplateSpec {
@@ -401,6 +472,128 @@ mod tests {
         assert!(!rendered.contains("super-secret-pw"));
     }
 
+    fn with_token(spec: serde_json::Value, tokens: &[u8]) -> Deployment {
+        let shop = bookstore(spec);
+        let reference = shop
+            .spec
+            .auth
+            .write_token_secret_ref
+            .clone()
+            .expect("token ref");
+        deployment(
+            &shop,
+            None,
+            Some((&reference, &SecretValue::new(tokens.to_vec()))),
+        )
+    }
+
+    fn token_spec() -> serde_json::Value {
+        let mut spec = with_database();
+        spec["auth"] =
+            serde_json::json!({"writeTokenSecretRef": {"name": "shop-writers", "key": "tokens"}});
+        spec
+    }
+
+    #[test]
+    fn the_write_token_secret_is_mounted_and_named_to_the_api() {
+        let deployment = with_token(token_spec(), b"writer-token-0123456789");
+        let pod_spec = pod(&deployment).spec.clone().expect("pod spec");
+        let volume = pod_spec
+            .volumes
+            .iter()
+            .flatten()
+            .find(|v| v.name == "write-tokens")
+            .expect("the token volume");
+        let source = volume.secret.as_ref().expect("a Secret volume");
+        assert_eq!(source.secret_name.as_deref(), Some("shop-writers"));
+        let item = &source.items.as_ref().expect("items")[0];
+        assert_eq!(
+            (item.key.as_str(), item.path.as_str()),
+            ("tokens", "write-tokens")
+        );
+        assert_eq!(source.default_mode, Some(0o440));
+        let api = container(&deployment, "api");
+        let mount = api
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|m| m.name == "write-tokens")
+            .expect("mounted");
+        assert_eq!(
+            format!("{}/{}", mount.mount_path, item.path),
+            WRITE_TOKEN_FILE,
+            "the file the API is told about is the mounted key"
+        );
+        assert_eq!(mount.read_only, Some(true));
+        let env = api.env.clone().expect("env");
+        assert!(
+            env.iter().any(|e| e.name == "API_WRITE_TOKENS_FILE"
+                && e.value.as_deref() == Some(WRITE_TOKEN_FILE))
+        );
+        let rendered = serde_json::to_string(&deployment).expect("json");
+        assert!(
+            !rendered.contains("writer-token-0123456789"),
+            "the token is never copied"
+        );
+    }
+
+    #[test]
+    fn new_write_tokens_roll_the_pods() {
+        let hash = |tokens: &[u8]| {
+            pod(&with_token(token_spec(), tokens))
+                .metadata
+                .as_ref()
+                .and_then(|m| m.annotations.clone())
+                .expect("annotations")[WRITE_TOKEN_HASH_ANNOTATION]
+                .clone()
+        };
+        assert_eq!(
+            hash(b"writer-token-0123456789"),
+            hash(b"writer-token-0123456789")
+        );
+        assert_ne!(
+            hash(b"writer-token-0123456789"),
+            hash(b"writer-token-9876543210")
+        );
+        let open = with_secret(with_database(), b"pw");
+        let annotations = pod(&open)
+            .metadata
+            .clone()
+            .and_then(|m| m.annotations)
+            .expect("annotations");
+        assert!(!annotations.contains_key(WRITE_TOKEN_HASH_ANNOTATION));
+        let env = container(&open, "api").env.clone().expect("env");
+        assert!(
+            !env.iter().any(|e| e.name == "API_WRITE_TOKENS_FILE"),
+            "open writes: no file"
+        );
+    }
+
+    #[test]
+    fn rate_limits_pass_through_as_configuration() {
+        let mut spec = with_database();
+        spec["rateLimit"] = serde_json::json!({"writesPerMinute": 30, "readsPerMinute": 0});
+        let env = container(&with_secret(spec, b"pw"), "api")
+            .env
+            .clone()
+            .expect("env");
+        let value = |name: &str| {
+            env.iter()
+                .find(|e| e.name == name)
+                .and_then(|e| e.value.clone())
+        };
+        assert_eq!(value("RATE_LIMIT_WRITES_PER_MINUTE").as_deref(), Some("30"));
+        assert_eq!(value("RATE_LIMIT_READS_PER_MINUTE").as_deref(), Some("0"));
+        let env = container(&with_secret(with_database(), b"pw"), "api")
+            .env
+            .clone()
+            .expect("env");
+        assert!(
+            !env.iter().any(|e| e.name.starts_with("RATE_LIMIT_")),
+            "the API's defaults"
+        );
+    }
+
     #[test]
     fn replicas_are_left_to_the_autoscaler_unless_it_is_off() {
         let replicas = |deployment: Deployment| deployment.spec.expect("spec").replicas;
@@ -479,7 +672,7 @@ mod tests {
     #[test]
     fn demo_mode_runs_one_pod_on_a_scratch_volume() {
         let shop = bookstore(serde_json::json!({"image": "img", "replicas": 3}));
-        let deployment = deployment(&shop, None);
+        let deployment = deployment(&shop, None, None);
         assert_eq!(deployment.spec.as_ref().and_then(|s| s.replicas), Some(1));
         let api = container(&deployment, "api");
         assert!(api.env_from.is_none());

@@ -18,11 +18,11 @@ use sha2::{Digest, Sha256};
 use crate::crd::Bookstore;
 
 pub use deployment::{
-    API_PORT, DB_SECRET_HASH_ANNOTATION, applies_replicas, deployment, initial_replicas,
-    replicas_handover,
+    API_PORT, DB_SECRET_HASH_ANNOTATION, WRITE_TOKEN_FILE, WRITE_TOKEN_HASH_ANNOTATION,
+    applies_replicas, deployment, initial_replicas, replicas_handover,
 };
 pub use hpa::horizontal_pod_autoscaler;
-pub use secret::{DatabasePassword, SECRET_SUFFIX, database_secret, secret_name};
+pub use secret::{SECRET_SUFFIX, database_secret, secret_name};
 pub use service::service;
 
 /// The field manager of every server-side apply, and the `managed-by` label.
@@ -36,6 +36,36 @@ pub const REPLICAS_MANAGER: &str = "bookstore-operator-replicas";
 /// the Bookstore asks for nothing new; drift is found by comparing the fields themselves.
 pub const DESIRED_HASH_ANNOTATION: &str = "bookstore.dev/desired-sha256";
 
+/// A value read from a Secret the Bookstore references: its bytes never appear in `Debug`
+/// output, logs or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValue(Vec<u8>);
+
+impl SecretValue {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretValue(<redacted>)")
+    }
+}
+
+/// What the children are built from besides the spec: the values the Bookstore references.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inputs {
+    /// The database password (with an external database).
+    pub password: Option<SecretValue>,
+    /// The write tokens (with `spec.auth.writeTokenSecretRef`).
+    pub write_token: Option<SecretValue>,
+}
+
 /// Everything a Bookstore should own; `None` means "must not exist".
 #[derive(Debug, Clone, PartialEq)]
 pub struct Children {
@@ -45,15 +75,20 @@ pub struct Children {
     pub autoscaler: Option<HorizontalPodAutoscaler>,
 }
 
-/// The desired children. `password` is the database password read from the referenced Secret;
-/// `None` only without an external database.
-pub fn desired(bookstore: &Bookstore, password: Option<&DatabasePassword>) -> Children {
+/// The desired children, from the spec and the values read from the Secrets it references.
+pub fn desired(bookstore: &Bookstore, inputs: &Inputs) -> Children {
     let secret = bookstore
         .database()
-        .zip(password)
+        .zip(inputs.password.as_ref())
         .map(|(database, password)| database_secret(bookstore, database, password));
+    let write_token = bookstore
+        .spec
+        .auth
+        .write_token_secret_ref
+        .as_ref()
+        .zip(inputs.write_token.as_ref());
     Children {
-        deployment: stamped(deployment(bookstore, secret.as_ref())),
+        deployment: stamped(deployment(bookstore, secret.as_ref(), write_token)),
         service: stamped(service(bookstore)),
         autoscaler: horizontal_pod_autoscaler(bookstore).map(stamped),
         secret: secret.map(stamped),
@@ -162,9 +197,18 @@ pub(crate) mod fixtures {
         bookstore
     }
 
+    /// Inputs holding only a database password.
+    pub fn with_password(password: &[u8]) -> super::Inputs {
+        super::Inputs {
+            password: Some(super::SecretValue::new(password.to_vec())),
+            write_token: None,
+        }
+    }
+
     pub fn with_database() -> serde_json::Value {
         serde_json::json!({
             "image": "registry.example/bookstore-api:1.0.0",
+            "auth": {"openWrites": true},
             "database": {
                 "host": "db.example.internal",
                 "name": "bookstore",
@@ -177,14 +221,26 @@ pub(crate) mod fixtures {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{bookstore, with_database};
+    use super::fixtures::{bookstore, with_database, with_password};
     use super::*;
+
+    #[test]
+    fn secret_values_never_show_in_debug_output() {
+        let inputs = Inputs {
+            password: Some(SecretValue::new(b"s3cret".to_vec())),
+            write_token: Some(SecretValue::new(b"t0ken-0123456789".to_vec())),
+        };
+        let shown = format!("{inputs:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("t0ken"),
+            "{shown}"
+        );
+    }
 
     #[test]
     fn every_child_is_labelled_and_owned_by_the_bookstore() {
         let shop = bookstore(with_database());
-        let password = DatabasePassword::new(b"s3cret".to_vec());
-        let children = desired(&shop, Some(&password));
+        let children = desired(&shop, &with_password(b"s3cret"));
         let metas = [
             &children.secret.as_ref().expect("secret").metadata,
             &children.deployment.metadata,
@@ -214,9 +270,8 @@ mod tests {
 
     #[test]
     fn the_desired_digest_follows_the_spec_and_nothing_else() {
-        let password = DatabasePassword::new(b"s3cret".to_vec());
         let digests = |spec: serde_json::Value| {
-            let children = desired(&bookstore(spec), Some(&password));
+            let children = desired(&bookstore(spec), &with_password(b"s3cret"));
             [
                 desired_hash(&children.deployment).map(str::to_owned),
                 desired_hash(&children.service).map(str::to_owned),
@@ -244,7 +299,7 @@ mod tests {
     #[test]
     fn demo_mode_has_no_secret_and_no_autoscaler() {
         let shop = bookstore(serde_json::json!({"image": "img"}));
-        let children = desired(&shop, None);
+        let children = desired(&shop, &Inputs::default());
         assert!(children.secret.is_none());
         assert!(children.autoscaler.is_none());
     }

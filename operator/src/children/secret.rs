@@ -1,29 +1,13 @@
 //! Secret `<name>-db`: the connection settings the API reads as environment variables.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
 
+use super::SecretValue;
 use crate::crd::{Bookstore, DatabaseSpec};
-
-/// A database password: its bytes never appear in `Debug` output, logs or errors.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabasePassword(Vec<u8>);
-
-impl DatabasePassword {
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
-    }
-}
-
-impl fmt::Debug for DatabasePassword {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DatabasePassword(<redacted>)")
-    }
-}
 
 /// `<name>-db`.
 pub const SECRET_SUFFIX: &str = "-db";
@@ -35,7 +19,7 @@ pub fn secret_name(bookstore: &Bookstore) -> String {
 pub fn database_secret(
     bookstore: &Bookstore,
     database: &DatabaseSpec,
-    password: &DatabasePassword,
+    password: &SecretValue,
 ) -> Secret {
     let text = |value: &str| ByteString(value.as_bytes().to_vec());
     Secret {
@@ -46,7 +30,10 @@ pub fn database_secret(
             ("DB_PORT".to_owned(), text(&database.port.to_string())),
             ("DB_NAME".to_owned(), text(&database.name)),
             ("DB_USER".to_owned(), text(&database.user)),
-            ("DB_PASSWORD".to_owned(), ByteString(password.0.clone())),
+            (
+                "DB_PASSWORD".to_owned(),
+                ByteString(password.bytes().to_vec()),
+            ),
         ])),
         ..Secret::default()
     }
@@ -60,7 +47,7 @@ mod tests {
     #[test]
     fn holds_the_connection_settings_and_the_copied_password() {
         let shop = bookstore(with_database());
-        let password = DatabasePassword::new(b"s3cret".to_vec());
+        let password = SecretValue::new(b"s3cret".to_vec());
         let secret = database_secret(&shop, shop.database().expect("database"), &password);
         assert_eq!(secret.metadata.name.as_deref(), Some("shop-db"));
         let data = secret.data.expect("data");
@@ -70,11 +57,5 @@ mod tests {
         assert_eq!(value("DB_NAME"), "bookstore");
         assert_eq!(value("DB_USER"), "app");
         assert_eq!(value("DB_PASSWORD"), "s3cret");
-    }
-
-    #[test]
-    fn a_password_never_shows_in_debug_output() {
-        let password = DatabasePassword::new(b"s3cret".to_vec());
-        assert!(!format!("{password:?}").contains("s3cret"));
     }
 }

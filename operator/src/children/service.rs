@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 
-use crate::crd::Bookstore;
+use crate::crd::{Bookstore, ServiceType};
 
 pub fn service(bookstore: &Bookstore) -> Service {
     let spec = &bookstore.spec.service;
@@ -24,6 +24,11 @@ pub fn service(bookstore: &Bookstore) -> Service {
                 protocol: Some("TCP".to_owned()),
                 ..ServicePort::default()
             }]),
+            // A ClusterIP Service has no external traffic to route.
+            external_traffic_policy: spec
+                .external_traffic_policy
+                .filter(|_| spec.type_ != ServiceType::ClusterIP)
+                .map(|policy| policy.as_str().to_owned()),
             ..ServiceSpec::default()
         }),
         ..Service::default()
@@ -34,6 +39,26 @@ pub fn service(bookstore: &Bookstore) -> Service {
 mod tests {
     use super::super::fixtures::bookstore;
     use super::*;
+
+    #[test]
+    fn the_traffic_policy_applies_to_external_services_only() {
+        let policy = |service_spec: serde_json::Value| {
+            service(&bookstore(
+                serde_json::json!({"image": "img", "service": service_spec}),
+            ))
+            .spec
+            .and_then(|s| s.external_traffic_policy)
+        };
+        assert_eq!(
+            policy(serde_json::json!({"externalTrafficPolicy": "Local"})).as_deref(),
+            Some("Local")
+        );
+        assert_eq!(policy(serde_json::json!({})), None, "Kubernetes' default");
+        assert_eq!(
+            policy(serde_json::json!({"type": "ClusterIP", "externalTrafficPolicy": "Local"})),
+            None
+        );
+    }
 
     #[test]
     fn defaults_to_a_load_balancer_on_port_80() {

@@ -121,9 +121,36 @@ module "frontend" {
   tags              = local.tags
 }
 
-# The External Secrets Operator (installed on the cluster side) reads the database secrets: the
+# The API's write token (writes need it as a bearer token; reads are public), generated once and
+# kept in Secrets Manager, encrypted with the database's key. The cluster side syncs it into the
+# Secret the Bookstore's spec.auth.writeTokenSecretRef names. Rotate by putting a new value (two
+# lines, old and new, during a rollover): the pods pick it up without a restart.
+data "aws_secretsmanager_random_password" "write_token" {
+  password_length     = 40
+  exclude_punctuation = true
+}
+
+resource "aws_secretsmanager_secret" "write_token" {
+  #checkov:skip=CKV2_AWS_57:The write token is rotated by hand (clients must be given the new one); see the comment above.
+  name                    = "${local.name}/api-write-token"
+  description             = "Bearer token(s) for writes to the bookstore API, one per line"
+  kms_key_id              = module.rds.key_arn
+  recovery_window_in_days = 7
+  tags                    = local.tags
+}
+
+resource "aws_secretsmanager_secret_version" "write_token" {
+  secret_id     = aws_secretsmanager_secret.write_token.id
+  secret_string = data.aws_secretsmanager_random_password.write_token.random_password
+  lifecycle {
+    # Generated once: a new random value on every plan must not replace the token.
+    ignore_changes = [secret_string]
+  }
+}
+
+# The External Secrets Operator (installed on the cluster side) reads the database secrets (the
 # API user's password for the Bookstore, the rotating master password for the job that keeps the
-# API user in step.
+# API user in step) and the API's write token.
 module "external_secrets" {
   source            = "../../modules/service-account-role"
   name              = "${local.name}-external-secrets"
@@ -137,7 +164,7 @@ module "external_secrets" {
       {
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-        Resource = [module.rds.app_user_secret_arn, module.rds.master_user_secret_arn]
+        Resource = [module.rds.app_user_secret_arn, module.rds.master_user_secret_arn, aws_secretsmanager_secret.write_token.arn]
       },
       {
         Effect   = "Allow"

@@ -70,6 +70,7 @@ output "cluster_settings" {
     DATABASE_USER          = module.rds.app_username
     APP_USER_SECRET_ARN    = module.rds.app_user_secret_arn
     MASTER_USER_SECRET_ARN = module.rds.master_user_secret_arn
+    WRITE_TOKEN_SECRET_ARN = aws_secretsmanager_secret.write_token.arn
   } : "${key}=${value}\n"])
 }
 

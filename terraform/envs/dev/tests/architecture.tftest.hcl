@@ -122,6 +122,10 @@ run "architecture" {
     condition     = strcontains(output.cluster_settings, "DATABASE_USER=bookstore_app\n") && !strcontains(output.cluster_settings, "admin_bookstore")
     error_message = "The API connects as its own user, never the master user."
   }
+  assert {
+    condition     = strcontains(output.cluster_settings, "WRITE_TOKEN_SECRET_ARN=arn:aws:secretsmanager:")
+    error_message = "The cluster side is told where the API's write token is kept."
+  }
 }
 
 run "the_api_behind_cloudfront_once_its_load_balancer_exists" {
