@@ -82,6 +82,13 @@ pub struct BookPatch {
     pub price: Option<Price>,
 }
 
+impl BookPatch {
+    /// Whether applying it can change which listings a book belongs to (`q` and `author`).
+    pub fn changes_filtered_fields(&self) -> bool {
+        self.title.is_some() || self.author.is_some()
+    }
+}
+
 impl From<NewBook> for BookPatch {
     fn from(book: NewBook) -> Self {
         Self {

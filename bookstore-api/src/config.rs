@@ -85,8 +85,9 @@ pub struct Settings {
     )]
     pub sqlite_path: PathBuf,
 
-    /// Largest number of open database connections.
-    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10,
+    /// Largest number of open database connections (of this process: mind the database's
+    /// max_connections across replicas).
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub db_max_connections: u32,
 

@@ -3,7 +3,9 @@
 // The API base URL comes from config.js; empty means the origin that served this page.
 const API = (window.BOOKSTORE_API_URL || "").replace(/\/+$/, "");
 const PAGE_SIZE = 10;
-const state = { q: "", offset: 0, total: 0, editing: null };
+// Pages are walked with the API's cursor (`after_id`), which costs the same at any depth:
+// `cursors` holds the cursor of every page up to the one shown.
+const state = { q: "", cursors: [0], nextAfterId: null, total: 0, editing: null };
 // The write token lives in this tab's session storage: never in the URL, gone with the tab.
 const TOKEN_KEY = "bookstore.writeToken";
 const $ = (id) => document.getElementById(id);
@@ -115,16 +117,18 @@ function setStatus(text, failed = false) {
 async function loadBooks() {
   setStatus("Loading…");
   $("books").setAttribute("aria-busy", "true");
-  const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(state.offset) });
+  const afterId = state.cursors[state.cursors.length - 1];
+  const params = new URLSearchParams({ limit: String(PAGE_SIZE), after_id: String(afterId) });
   if (state.q) params.set("q", state.q);
   try {
     const page = await api("GET", "/api/v1/books?" + params);
-    if (page.items.length === 0 && state.offset > 0) {
+    if (page.items.length === 0 && state.cursors.length > 1) {
       // The last page emptied (a delete): show the one before.
-      state.offset = Math.max(0, state.offset - PAGE_SIZE);
+      state.cursors.pop();
       return loadBooks();
     }
     state.total = page.total;
+    state.nextAfterId = page.next_after_id;
     $("books").querySelector("tbody").replaceChildren(...page.items.map(bookRow));
     $("books").hidden = page.items.length === 0;
     if (page.total === 0) {
@@ -141,11 +145,12 @@ async function loadBooks() {
 }
 
 function updatePager() {
-  const pages = Math.max(1, Math.ceil(state.total / PAGE_SIZE));
-  const current = Math.floor(state.offset / PAGE_SIZE) + 1;
-  $("page-info").textContent = `Page ${Math.min(current, pages)} of ${pages}`;
-  $("prev").disabled = state.offset === 0;
-  $("next").disabled = state.offset + PAGE_SIZE >= state.total;
+  const current = state.cursors.length;
+  // The total may lag a few seconds behind writes made elsewhere: never show "page 3 of 2".
+  const pages = Math.max(current, Math.ceil(state.total / PAGE_SIZE));
+  $("page-info").textContent = `Page ${current} of ${pages}`;
+  $("prev").disabled = current === 1;
+  $("next").disabled = state.nextAfterId === null;
 }
 
 function cell(text, className) {
@@ -266,15 +271,16 @@ document.addEventListener("DOMContentLoaded", () => {
   $("search").addEventListener("submit", (event) => {
     event.preventDefault();
     state.q = $("search-input").value.trim();
-    state.offset = 0;
+    state.cursors = [0];
     loadBooks();
   });
   $("prev").addEventListener("click", () => {
-    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+    if (state.cursors.length > 1) state.cursors.pop();
     loadBooks();
   });
   $("next").addEventListener("click", () => {
-    state.offset += PAGE_SIZE;
+    if (state.nextAfterId === null) return;
+    state.cursors.push(state.nextAfterId);
     loadBooks();
   });
   $("book-form").addEventListener("submit", saveBook);

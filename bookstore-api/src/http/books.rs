@@ -12,6 +12,9 @@ use crate::store::ListQuery;
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
+/// The deepest `offset`: the database walks every skipped row, so a deep offset costs what the
+/// depth costs. Deeper pages are reached with `after_id`, which costs the same at any depth.
+pub const MAX_OFFSET: i64 = 1_000;
 
 /// Query parameters of the listing. Books come in ascending id order.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -20,8 +23,9 @@ pub struct ListParams {
     /// Page size, 1 to 100.
     #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<i64>,
-    /// Books to skip (after the `after_id` cursor, when both are given).
-    #[param(minimum = 0, default = 0)]
+    /// Books to skip (after the `after_id` cursor, when both are given), at most 1000: page
+    /// deeper with `after_id`.
+    #[param(minimum = 0, maximum = 1000, default = 0)]
     offset: Option<i64>,
     /// Cursor: only books whose id is greater. Pass the previous page's `next_after_id`; unlike
     /// `offset`, it never skips or repeats a book when others are added or deleted meanwhile.
@@ -56,11 +60,18 @@ impl ListParams {
             Some(v) if v.trim().is_empty() => Ok(None),
             other => Ok(other.map(|v| v.trim().to_owned())),
         };
+        let offset = non_negative("offset", self.offset)?;
+        if offset > MAX_OFFSET {
+            return Err(ApiError::InvalidQuery(format!(
+                "offset must be at most {MAX_OFFSET}: page deeper with after_id (each page's \
+                 next_after_id)"
+            )));
+        }
         Ok(ListQuery {
             q: text_filter("q", self.q)?,
             author: text_filter("author", self.author)?,
             after_id: non_negative("after_id", self.after_id)?,
-            offset: non_negative("offset", self.offset)?,
+            offset,
             limit,
         })
     }
@@ -70,11 +81,13 @@ impl ListParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BookList {
     pub items: Vec<Book>,
-    /// Books matching `q` and `author`, over all pages.
+    /// Books matching `q` and `author`, over all pages. Counted at most once per 5 seconds for each
+    /// filter: it may lag writes made through other replicas by that much.
     pub total: i64,
     pub limit: i64,
     pub offset: i64,
-    /// `offset` of the next page; null on the last page.
+    /// `offset` of the next page; null on the last page, and where the next page is deeper than
+    /// the largest `offset` (continue with `next_after_id`).
     pub next_offset: Option<i64>,
     /// `after_id` of the next page; null on the last page.
     pub next_after_id: Option<i64>,
@@ -112,8 +125,8 @@ pub async fn list(
     Ok(web::Json(BookList {
         next_offset: listing
             .has_more
-            .then(|| query.offset.checked_add(query.limit))
-            .flatten(),
+            .then_some(query.offset + query.limit)
+            .filter(|next| *next <= MAX_OFFSET),
         next_after_id: if listing.has_more { last_id } else { None },
         items: listing.books,
         total: listing.total,

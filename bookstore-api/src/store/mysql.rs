@@ -7,13 +7,14 @@ use sqlx::Row;
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow};
 
-use super::{BookStore, ListQuery, Listing, PoolStats, StoreError, contains_pattern};
+use super::{BookStore, Dialect, ListQuery, Listing, PoolStats, StoreError, Totals};
 use crate::book::{Book, BookPatch, NewBook, Price};
 use crate::config::PoolConfig;
 
 pub struct MySqlStore {
     pool: MySqlPool,
     migrator: Migrator,
+    totals: Totals,
 }
 
 impl MySqlStore {
@@ -21,9 +22,19 @@ impl MySqlStore {
         let options = options.charset("utf8mb4");
         Self {
             pool: super::pool_options(config).connect_lazy_with(options),
-            migrator: super::embedded_migrator(include_str!(
-                "../../migrations/mysql/0001_create_books.sql"
-            )),
+            migrator: super::embedded_migrator(&[
+                (
+                    1,
+                    "create books",
+                    include_str!("../../migrations/mysql/0001_create_books.sql"),
+                ),
+                (
+                    2,
+                    "index authors",
+                    include_str!("../../migrations/mysql/0002_index_authors.sql"),
+                ),
+            ]),
+            totals: Totals::default(),
         }
     }
 }
@@ -67,38 +78,11 @@ impl BookStore for MySqlStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
-        let pattern = query.q.as_deref().map(contains_pattern);
-        let rows = sqlx::query(
-            "SELECT id, title, author, price FROM books \
-             WHERE id > ? \
-               AND (? IS NULL OR title LIKE ? ESCAPE '!' OR author LIKE ? ESCAPE '!') \
-               AND (? IS NULL OR author = ?) \
-             ORDER BY id LIMIT ? OFFSET ?",
-        )
-        .bind(query.after_id)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&query.author)
-        .bind(&query.author)
-        .bind(query.limit + 1)
-        .bind(query.offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM books \
-             WHERE (? IS NULL OR title LIKE ? ESCAPE '!' OR author LIKE ? ESCAPE '!') \
-               AND (? IS NULL OR author = ?)",
-        )
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&pattern)
-        .bind(&query.author)
-        .bind(&query.author)
-        .fetch_one(&self.pool)
-        .await?;
-        let books = rows.iter().map(book_from_row).collect::<Result<_, _>>()?;
-        Ok(Listing::from_rows(books, query, total))
+        let dialect = Dialect {
+            columns: "id, title, author, price",
+            trigram_index: false,
+        };
+        super::list_books(&self.pool, &self.totals, dialect, book_from_row, query).await
     }
 
     async fn get(&self, id: i64) -> Result<Option<Book>, StoreError> {
@@ -118,6 +102,7 @@ impl BookStore for MySqlStore {
             .bind(price_to_decimal(book.price))
             .execute(&self.pool)
             .await?;
+        self.totals.written();
         Ok(Book {
             id: i64::try_from(result.last_insert_id())
                 .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
@@ -143,6 +128,9 @@ impl BookStore for MySqlStore {
         if result.rows_affected() == 0 {
             return Ok(None);
         }
+        if patch.changes_filtered_fields() {
+            self.totals.written();
+        }
         self.get(id).await
     }
 
@@ -151,7 +139,11 @@ impl BookStore for MySqlStore {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(result.rows_affected() > 0)
+        let deleted = result.rows_affected() > 0;
+        if deleted {
+            self.totals.written();
+        }
+        Ok(deleted)
     }
 
     fn pool_stats(&self) -> PoolStats {

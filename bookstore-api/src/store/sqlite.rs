@@ -10,13 +10,14 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous,
 };
 
-use super::{BookStore, ListQuery, Listing, PoolStats, StoreError, contains_pattern};
+use super::{BookStore, Dialect, ListQuery, Listing, PoolStats, StoreError, Totals};
 use crate::book::{Book, BookPatch, NewBook, Price};
 use crate::config::PoolConfig;
 
 pub struct SqliteStore {
     pool: SqlitePool,
     migrator: Migrator,
+    totals: Totals,
 }
 
 impl SqliteStore {
@@ -30,9 +31,24 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5));
         Self {
             pool: super::pool_options(config).connect_lazy_with(options),
-            migrator: super::embedded_migrator(include_str!(
-                "../../migrations/sqlite/0001_create_books.sql"
-            )),
+            migrator: super::embedded_migrator(&[
+                (
+                    1,
+                    "create books",
+                    include_str!("../../migrations/sqlite/0001_create_books.sql"),
+                ),
+                (
+                    2,
+                    "index authors",
+                    include_str!("../../migrations/sqlite/0002_index_authors.sql"),
+                ),
+                (
+                    3,
+                    "search index",
+                    include_str!("../../migrations/sqlite/0003_search_index.sql"),
+                ),
+            ]),
+            totals: Totals::default(),
         }
     }
 }
@@ -60,33 +76,11 @@ impl BookStore for SqliteStore {
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
-        // LIKE is case-insensitive for ASCII letters only in SQLite; `author` is COLLATE NOCASE.
-        let pattern = query.q.as_deref().map(contains_pattern);
-        let rows = sqlx::query(
-            "SELECT id, title, author, price_cents FROM books \
-             WHERE id > ?1 \
-               AND (?2 IS NULL OR title LIKE ?2 ESCAPE '!' OR author LIKE ?2 ESCAPE '!') \
-               AND (?3 IS NULL OR author = ?3) \
-             ORDER BY id LIMIT ?4 OFFSET ?5",
-        )
-        .bind(query.after_id)
-        .bind(&pattern)
-        .bind(&query.author)
-        .bind(query.limit + 1)
-        .bind(query.offset)
-        .fetch_all(&self.pool)
-        .await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM books \
-             WHERE (?1 IS NULL OR title LIKE ?1 ESCAPE '!' OR author LIKE ?1 ESCAPE '!') \
-               AND (?2 IS NULL OR author = ?2)",
-        )
-        .bind(&pattern)
-        .bind(&query.author)
-        .fetch_one(&self.pool)
-        .await?;
-        let books = rows.iter().map(book_from_row).collect::<Result<_, _>>()?;
-        Ok(Listing::from_rows(books, query, total))
+        let dialect = Dialect {
+            columns: "id, title, author, price_cents",
+            trigram_index: true,
+        };
+        super::list_books(&self.pool, &self.totals, dialect, book_from_row, query).await
     }
 
     async fn get(&self, id: i64) -> Result<Option<Book>, StoreError> {
@@ -109,11 +103,12 @@ impl BookStore for SqliteStore {
         .bind(book.price.cents())
         .fetch_one(&self.pool)
         .await?;
+        self.totals.written();
         book_from_row(&row)
     }
 
     async fn update(&self, id: i64, patch: &BookPatch) -> Result<Option<Book>, StoreError> {
-        sqlx::query(
+        let row = sqlx::query(
             "UPDATE books SET title = COALESCE(?1, title), author = COALESCE(?2, author), \
              price_cents = COALESCE(?3, price_cents) WHERE id = ?4 \
              RETURNING id, title, author, price_cents",
@@ -123,10 +118,11 @@ impl BookStore for SqliteStore {
         .bind(patch.price.map(Price::cents))
         .bind(id)
         .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(book_from_row)
-        .transpose()
+        .await?;
+        if row.is_some() && patch.changes_filtered_fields() {
+            self.totals.written();
+        }
+        row.as_ref().map(book_from_row).transpose()
     }
 
     async fn delete(&self, id: i64) -> Result<bool, StoreError> {
@@ -134,7 +130,11 @@ impl BookStore for SqliteStore {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(result.rows_affected() > 0)
+        let deleted = result.rows_affected() > 0;
+        if deleted {
+            self.totals.written();
+        }
+        Ok(deleted)
     }
 
     fn pool_stats(&self) -> PoolStats {

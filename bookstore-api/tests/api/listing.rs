@@ -13,6 +13,9 @@ crate::on_every_backend!(
     cursor_paging_never_skips_or_repeats_while_books_change,
     search_matches_title_or_author_case_insensitively,
     author_filter_is_exact_and_totals_follow_filters,
+    totals_follow_every_write_at_once,
+    offset_stops_at_1000_and_after_id_goes_deeper,
+    search_follows_renames_and_deletes_in_any_script,
 );
 
 fn ids(page: &Value) -> Vec<i64> {
@@ -167,4 +170,87 @@ async fn author_filter_is_exact_and_totals_follow_filters(app: &TestApp) {
     let (_, page) = app.get("/api/v1/books?q=dune&limit=1").await;
     assert_eq!(page["total"], 3, "the total counts every page");
     assert_eq!(page["next_offset"], 1);
+}
+
+/// Totals are remembered between listings; a write through this API makes them due at once.
+async fn totals_follow_every_write_at_once(app: &TestApp) {
+    let total = |path: &'static str| async move { app.get(path).await.1["total"].clone() };
+    let dune = app.create_book("Dune", "Frank Herbert", "9.99").await;
+    assert_eq!(total("/api/v1/books").await, 1);
+    assert_eq!(total("/api/v1/books?author=Frank%20Herbert").await, 1);
+    assert_eq!(total("/api/v1/books?q=emma").await, 0);
+
+    let emma = app.create_book("Emma", "Jane Austen", "5.00").await;
+    assert_eq!(total("/api/v1/books").await, 2, "after a create");
+    assert_eq!(total("/api/v1/books?q=emma").await, 1, "after a create");
+
+    let path = format!("/api/v1/books/{}", dune["id"]);
+    app.patch_json(&path, &serde_json::json!({"author": "Brian Herbert"}))
+        .await;
+    assert_eq!(
+        total("/api/v1/books?author=Frank%20Herbert").await,
+        0,
+        "after a patch of the author"
+    );
+    app.delete(&format!("/api/v1/books/{}", emma["id"])).await;
+    assert_eq!(total("/api/v1/books").await, 1, "after a delete");
+    assert_eq!(total("/api/v1/books?q=emma").await, 0, "after a delete");
+}
+
+async fn offset_stops_at_1000_and_after_id_goes_deeper(app: &TestApp) {
+    let created = create_many(app, 3).await;
+    let (status, page) = app.get("/api/v1/books?offset=1000").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"], Value::Array(Vec::new()));
+    let (status, body) = app.get("/api/v1/books?offset=1001").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body), "invalid_query");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("after_id"),
+        "says how to go deeper: {body}"
+    );
+    let (_, page) = app
+        .get(&format!("/api/v1/books?after_id={}", created[0]))
+        .await;
+    assert_eq!(ids(&page), created[1..]);
+}
+
+/// On SQLite `q` goes through the trigram index, which triggers keep in step with the table.
+async fn search_follows_renames_and_deletes_in_any_script(app: &TestApp) {
+    let search = |q: &'static str| async move {
+        let (status, page) = app.get(&format!("/api/v1/books?q={q}")).await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        ids(&page)
+    };
+    let book = app.create_book("채식주의자", "한강", "15.00").await;
+    let id = book["id"].as_i64().unwrap();
+    assert_eq!(
+        search("%EC%8B%9D%EC%A3%BC%EC%9D%98").await,
+        [id],
+        "식주의, inside a title"
+    );
+    assert_eq!(
+        search("%ED%95%9C%EA%B0%95").await,
+        [id],
+        "한강, a whole author of 2 characters"
+    );
+
+    let path = format!("/api/v1/books/{id}");
+    app.patch_json(
+        &path,
+        &serde_json::json!({"title": "Solaris", "author": "Stanisław Lem"}),
+    )
+    .await;
+    assert_eq!(
+        search("%EC%8B%9D%EC%A3%BC%EC%9D%98").await,
+        Vec::<i64>::new(),
+        "old title"
+    );
+    assert_eq!(search("OLARI").await, [id], "new title");
+    assert_eq!(search("anis%C5%82aw").await, [id], "new author");
+    app.delete(&path).await;
+    assert_eq!(search("olari").await, Vec::<i64>::new(), "deleted");
 }

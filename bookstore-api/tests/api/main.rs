@@ -8,6 +8,7 @@ mod binary;
 mod books;
 mod errors;
 mod listing;
+mod migrations;
 mod operations;
 mod outage;
 mod validation;

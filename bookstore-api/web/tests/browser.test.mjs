@@ -187,3 +187,35 @@ test("writes to a protected catalogue ask for the token, then work with it", asy
   assert.equal(await row.count(), 1, "nothing was deleted");
   await page.close();
 });
+
+test("pages are walked forward and back, and a search that pages keeps its filter", async () => {
+  for (let i = 1; i <= 12; i++) {
+    const response = await fetch(new URL("/api/v1/books", baseUrl), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ title: `Paging volume ${String(i).padStart(2, "0")}`, author: "Pager", price: "1.00" }),
+    });
+    assert.equal(response.status, 201);
+  }
+  const page = await browser.newPage();
+  await page.goto(baseUrl);
+  await page.getByLabel("Search title or author").fill("paging volume");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.locator("#status").filter({ hasText: "12 books" }).waitFor();
+  const rows = page.locator("#books tbody tr");
+  const info = page.locator("#page-info");
+  await info.filter({ hasText: "Page 1 of 2" }).waitFor();
+  assert.equal(await rows.count(), 10);
+  assert.equal(await page.locator("#prev").isDisabled(), true);
+
+  await page.locator("#next").click();
+  await info.filter({ hasText: "Page 2 of 2" }).waitFor();
+  assert.deepEqual(await rows.locator("td:first-child").allTextContents(),
+    ["Paging volume 11", "Paging volume 12"]);
+  assert.equal(await page.locator("#next").isDisabled(), true);
+
+  await page.locator("#prev").click();
+  await info.filter({ hasText: "Page 1 of 2" }).waitFor();
+  assert.equal(await rows.first().locator("td").first().textContent(), "Paging volume 01");
+  await page.close();
+});

@@ -1,0 +1,175 @@
+//! Migrations on a table that already holds books: the rows stay, and the new index serves the
+//! author filter.
+
+use std::time::Duration;
+
+use bookstore_api::config::DatabaseConfig;
+use sqlx::Row;
+use sqlx::mysql::MySqlPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+use crate::helpers::{MySqlDatabase, TestApp, mysql_url, test_config};
+
+const BOOKS: i64 = 5000;
+const AUTHORS: i64 = 50;
+
+/// Books by `Author 7`: one in every AUTHORS.
+async fn assert_books_kept_and_filter_served(app: &TestApp) {
+    let (_, page) = app.get("/api/v1/books?limit=1").await;
+    assert_eq!(page["total"], BOOKS);
+    let (_, page) = app.get("/api/v1/books?author=author%207&limit=100").await;
+    assert_eq!(page["total"], BOOKS / AUTHORS);
+    assert_eq!(page["items"][0]["id"], 7);
+    let (_, page) = app.get("/api/v1/books?q=book%204321").await;
+    assert_eq!(
+        page["total"], 1,
+        "a book from before the migration is found"
+    );
+}
+
+#[actix_web::test]
+async fn sqlite_adds_the_author_index_to_a_populated_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bookstore.db");
+    let pool = SqlitePoolOptions::new()
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .unwrap();
+    sqlx::raw_sql(include_str!(
+        "../../migrations/sqlite/0001_create_books.sql"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+         INSERT INTO books (title, author, price_cents) \
+         SELECT 'Book ' || i, 'Author ' || (i % ?2), i FROM n",
+    )
+    .bind(BOOKS)
+    .bind(AUTHORS)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let app = TestApp::start(
+        test_config(
+            DatabaseConfig::Sqlite { path: path.clone() },
+            Duration::from_secs(5),
+        ),
+        None,
+    )
+    .await;
+    assert_books_kept_and_filter_served(&app).await;
+    // A new connection: the first one read the schema before the migration.
+    pool.close().await;
+    let pool = SqlitePoolOptions::new()
+        .connect_with(SqliteConnectOptions::new().filename(&path))
+        .await
+        .unwrap();
+    let plan: Vec<String> = sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT id, title, author, price_cents FROM books \
+         WHERE author = ? ORDER BY id LIMIT ? OFFSET ?",
+    )
+    .bind("author 7")
+    .bind(21)
+    .bind(0)
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get::<String, _>("detail"))
+    .collect();
+
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("INDEX books_author (author=?)")),
+        "{plan:?}"
+    );
+    assert!(
+        !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+        "sorted by the index: {plan:?}"
+    );
+    let plan: Vec<String> = sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT id, title, author, price_cents FROM books \
+         WHERE id IN (SELECT rowid FROM books_search WHERE books_search MATCH ?) \
+         ORDER BY id LIMIT ? OFFSET ?",
+    )
+    .bind("\"4321\"")
+    .bind(21)
+    .bind(0)
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get::<String, _>("detail"))
+    .collect();
+    assert!(
+        plan.iter().any(|step| step.contains("VIRTUAL TABLE INDEX")),
+        "q reads the trigram index: {plan:?}"
+    );
+}
+
+#[actix_web::test]
+async fn mysql_adds_the_author_index_to_a_populated_table() {
+    let Some(url) = mysql_url() else { return };
+    let database = MySqlDatabase::create(&url).await;
+    let pool = MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect_with(database.options())
+        .await
+        .unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/mysql/0001_create_books.sql"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    // Numbers without a recursive query (capped at 1,000 iterations on MariaDB by default).
+    sqlx::raw_sql(
+        "CREATE TEMPORARY TABLE digits (d INT PRIMARY KEY); \
+         INSERT INTO digits VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO books (title, author, price) \
+         SELECT CONCAT('Book ', i), CONCAT('Author ', i % ?), i / 100 FROM \
+           (SELECT 1 + a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS i \
+            FROM digits a, digits b, digits c, digits e) numbers \
+         WHERE i <= ? ORDER BY i",
+    )
+    .bind(AUTHORS)
+    .bind(BOOKS)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let config = test_config(
+        DatabaseConfig::MySql(Box::new(database.options())),
+        Duration::from_secs(5),
+    );
+    let app = TestApp::start(config, Some(database)).await;
+    assert_books_kept_and_filter_served(&app).await;
+    let plan = sqlx::query(
+        "EXPLAIN SELECT id, title, author, price FROM books \
+         WHERE author = ? ORDER BY id LIMIT ? OFFSET ?",
+    )
+    .bind("author 7")
+    .bind(21)
+    .bind(0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        plan.get::<Option<String>, _>("key").as_deref(),
+        Some("books_author")
+    );
+    let extra = plan.get::<Option<String>, _>("Extra").unwrap_or_default();
+    assert!(!extra.contains("filesort"), "sorted by the index: {extra}");
+    pool.close().await;
+    app.drop_database().await;
+}
