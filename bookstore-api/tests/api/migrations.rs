@@ -27,6 +27,23 @@ async fn assert_books_kept_and_filter_served(app: &TestApp) {
     );
 }
 
+/// The steps SQLite plans for a listing page with `condition`, as the API asks for one.
+async fn sqlite_plan(pool: &sqlx::SqlitePool, condition: &str, value: &str) -> Vec<String> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN QUERY PLAN SELECT id, title, author, price_cents FROM books \
+         WHERE {condition} ORDER BY id LIMIT ? OFFSET ?"
+    )))
+    .bind(value.to_owned())
+    .bind(21)
+    .bind(0)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|row| row.get::<String, _>("detail"))
+    .collect()
+}
+
 #[actix_web::test]
 async fn sqlite_adds_the_author_index_to_a_populated_table() {
     let dir = tempfile::tempdir().unwrap();
@@ -71,20 +88,7 @@ async fn sqlite_adds_the_author_index_to_a_populated_table() {
         .connect_with(SqliteConnectOptions::new().filename(&path))
         .await
         .unwrap();
-    let plan: Vec<String> = sqlx::query(
-        "EXPLAIN QUERY PLAN SELECT id, title, author, price_cents FROM books \
-         WHERE author = ? ORDER BY id LIMIT ? OFFSET ?",
-    )
-    .bind("author 7")
-    .bind(21)
-    .bind(0)
-    .fetch_all(&pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| row.get::<String, _>("detail"))
-    .collect();
-
+    let plan = sqlite_plan(&pool, "author = ?", "author 7").await;
     assert!(
         plan.iter()
             .any(|step| step.contains("INDEX books_author (author=?)")),
@@ -94,20 +98,8 @@ async fn sqlite_adds_the_author_index_to_a_populated_table() {
         !plan.iter().any(|step| step.contains("TEMP B-TREE")),
         "sorted by the index: {plan:?}"
     );
-    let plan: Vec<String> = sqlx::query(
-        "EXPLAIN QUERY PLAN SELECT id, title, author, price_cents FROM books \
-         WHERE id IN (SELECT rowid FROM books_search WHERE books_search MATCH ?) \
-         ORDER BY id LIMIT ? OFFSET ?",
-    )
-    .bind("\"4321\"")
-    .bind(21)
-    .bind(0)
-    .fetch_all(&pool)
-    .await
-    .unwrap()
-    .iter()
-    .map(|row| row.get::<String, _>("detail"))
-    .collect();
+    let search = "id IN (SELECT rowid FROM books_search WHERE books_search MATCH ?)";
+    let plan = sqlite_plan(&pool, search, "\"4321\"").await;
     assert!(
         plan.iter().any(|step| step.contains("VIRTUAL TABLE INDEX")),
         "q reads the trigram index: {plan:?}"
