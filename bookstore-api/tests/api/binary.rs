@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -139,36 +139,72 @@ fn migrate_creates_the_sqlite_database_and_can_run_again() {
     assert!(dir.path().join("catalogue.db").is_file());
 }
 
-/// Lines the child prints, delivered as they come.
-fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
+/// The binary serving on a free port with JSON logs, and every log line it has printed so far.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
 }
 
-/// Waits for a JSON log line whose message is `message`, collecting every line seen.
-fn wait_for(
-    lines: &mpsc::Receiver<String>,
-    message: &str,
-    seen: &mut Vec<String>,
-) -> serde_json::Value {
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("no {message:?} log line; saw:\n{}", seen.join("\n")));
-        seen.push(line.clone());
-        if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line)
-            && entry["message"] == message
-        {
-            return entry;
+impl Server {
+    fn start(dir: &Path, env: &[(&str, &str)]) -> Self {
+        let mut child = command(dir, &[("BIND_ADDR", "127.0.0.1:0"), ("LOG_FORMAT", "json")])
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
         }
+    }
+
+    /// Waits for a JSON log line whose message is `message`.
+    fn wait_for(&mut self, message: &str) -> serde_json::Value {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| {
+                    panic!("no {message:?} log line; saw:\n{}", self.seen.join("\n"))
+                });
+            self.seen.push(line.clone());
+            if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line)
+                && entry["message"] == message
+            {
+                return entry;
+            }
+        }
+    }
+
+    /// Waits until it listens and its database is ready; its address.
+    fn ready(&mut self) -> String {
+        let listening = self.wait_for("listening");
+        self.wait_for("database ready");
+        listening["addr"].as_str().unwrap().to_owned()
+    }
+
+    /// SIGTERM, then its exit status and every line it printed.
+    fn stop(mut self) -> (ExitStatus, Vec<String>) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = self.child.wait().unwrap();
+        // The reader ends at the closed pipe: this takes every line.
+        self.seen.extend(self.lines.iter());
+        (status, self.seen)
     }
 }
 
@@ -197,29 +233,11 @@ fn http(addr: &str, method: &str, path: &str, headers: &[&str], body: &str) -> S
     response
 }
 
-fn terminate(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
 #[test]
 fn serves_on_sqlite_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = command(
-        dir.path(),
-        &[("BIND_ADDR", "127.0.0.1:0"), ("LOG_FORMAT", "json")],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let lines = lines_of(&mut child);
-    let mut seen = Vec::new();
-    let listening = wait_for(&lines, "listening", &mut seen);
-    let addr = listening["addr"].as_str().unwrap().to_owned();
-    wait_for(&lines, "database ready", &mut seen);
+    let mut server = Server::start(dir.path(), &[]);
+    let addr = server.ready();
 
     let response = http_get(&addr, "/readyz");
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
@@ -228,43 +246,30 @@ fn serves_on_sqlite_and_stops_cleanly_on_sigterm() {
         "the default SQLite file is created"
     );
 
-    terminate(&child);
-    wait_for(&lines, "stopped", &mut seen);
-    let status = child.wait().unwrap();
+    let (status, log) = server.stop();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    assert!(
+        log.iter()
+            .any(|line| line.contains(r#""message":"stopped""#)),
+        "{}",
+        log.join("\n")
+    );
 }
 
 #[test]
 fn a_database_password_never_reaches_the_logs() {
     let dir = tempfile::tempdir().unwrap();
     // Port 1 refuses connections: the server keeps retrying and logging about it.
-    let mut child = command(
-        dir.path(),
-        &[
-            ("BIND_ADDR", "127.0.0.1:0"),
-            ("LOG_FORMAT", "json"),
-            (
-                "DATABASE_URL",
-                "mysql://app:hunter2-secret@127.0.0.1:1/books",
-            ),
-        ],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let lines = lines_of(&mut child);
-    let mut seen = Vec::new();
-    let loaded = wait_for(&lines, "configuration loaded", &mut seen);
+    let url = "mysql://app:hunter2-secret@127.0.0.1:1/books";
+    let mut server = Server::start(dir.path(), &[("DATABASE_URL", url)]);
+    let loaded = server.wait_for("configuration loaded");
     assert_eq!(loaded["database"], "mysql://app@127.0.0.1:1/books");
-    let listening = wait_for(&lines, "listening", &mut seen);
+    let listening = server.wait_for("listening");
     let response = http_get(listening["addr"].as_str().unwrap(), "/readyz");
     assert!(response.starts_with("HTTP/1.1 503"), "{response}");
-    wait_for(&lines, "database not ready", &mut seen);
+    server.wait_for("database not ready");
 
-    terminate(&child);
-    child.wait().unwrap();
-    seen.extend(lines.try_iter());
-    let log = seen.join("\n");
+    let log = server.stop().1.join("\n");
     assert!(
         !log.contains("hunter2-secret"),
         "the password leaked:\n{log}"
@@ -274,23 +279,14 @@ fn a_database_password_never_reaches_the_logs() {
 #[test]
 fn write_tokens_never_reach_the_logs_or_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = command(
+    let mut server = Server::start(
         dir.path(),
         &[
-            ("BIND_ADDR", "127.0.0.1:0"),
-            ("LOG_FORMAT", "json"),
             ("RUST_LOG", "debug"),
             ("API_WRITE_TOKENS", "hunter2-write-token-0123"),
         ],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let lines = lines_of(&mut child);
-    let mut seen = Vec::new();
-    let listening = wait_for(&lines, "listening", &mut seen);
-    let addr = listening["addr"].as_str().unwrap().to_owned();
-    wait_for(&lines, "database ready", &mut seen);
+    );
+    let addr = server.ready();
 
     let book = r#"{"title":"Dune","author":"Frank Herbert","price":"9.99"}"#;
     let right = http(
@@ -316,10 +312,7 @@ fn write_tokens_never_reach_the_logs_or_metrics() {
     let metrics = http_get(&addr, "/metrics");
     assert!(metrics.contains("status=\"401\""), "{metrics}");
 
-    terminate(&child);
-    wait_for(&lines, "stopped", &mut seen);
-    child.wait().unwrap();
-    seen.extend(lines.try_iter());
+    let (_, seen) = server.stop();
     let log = seen.join("\n");
     assert!(
         seen.iter().any(|line| line.contains("\"status\":401")),
@@ -336,18 +329,8 @@ fn write_tokens_never_reach_the_logs_or_metrics() {
 #[test]
 fn without_tokens_it_serves_and_warns_once_that_writes_are_open() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = command(
-        dir.path(),
-        &[("BIND_ADDR", "127.0.0.1:0"), ("LOG_FORMAT", "json")],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let lines = lines_of(&mut child);
-    let mut seen = Vec::new();
-    let listening = wait_for(&lines, "listening", &mut seen);
-    let addr = listening["addr"].as_str().unwrap().to_owned();
-    wait_for(&lines, "database ready", &mut seen);
+    let mut server = Server::start(dir.path(), &[]);
+    let addr = server.ready();
     let created = http(
         &addr,
         "POST",
@@ -358,10 +341,7 @@ fn without_tokens_it_serves_and_warns_once_that_writes_are_open() {
     assert!(created.starts_with("HTTP/1.1 201"), "{created}");
     assert!(http_get(&addr, "/readyz").starts_with("HTTP/1.1 200"));
 
-    terminate(&child);
-    wait_for(&lines, "stopped", &mut seen);
-    child.wait().unwrap();
-    seen.extend(lines.try_iter());
+    let (_, seen) = server.stop();
     let warnings: Vec<&String> = seen
         .iter()
         .filter(|line| line.contains("WARN") && line.contains("writes are open"))
