@@ -89,9 +89,11 @@ impl ListSql {
             conditions.push("id > ?");
             args.push(SqlArg::Int(after_id));
         }
+        // FTS5 reads its query as a C string: a NUL would end it mid-phrase (a syntax error).
         if let Some(q) = &filter.q
             && dialect.trigram_index
             && q.chars().count() >= TRIGRAM
+            && !q.contains('\0')
         {
             conditions.push("id IN (SELECT rowid FROM books_search WHERE books_search MATCH ?)");
             args.push(SqlArg::Text(fts5_phrase(q)));
@@ -440,6 +442,11 @@ mod tests {
             "too short: LIKE"
         );
         assert!(short.sql.contains("LIKE"));
+        let with_nul = ListSql::count(WITH_TRIGRAMS, &filter("a\0bc"));
+        assert!(
+            with_nul.sql.contains("LIKE"),
+            "a NUL would end FTS5's query early"
+        );
         let like = ListSql::count(LIKE_ONLY, &filter("abc"));
         assert!(like.sql.contains("LIKE"), "{}", like.sql);
     }

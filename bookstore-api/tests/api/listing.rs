@@ -253,4 +253,10 @@ async fn search_follows_renames_and_deletes_in_any_script(app: &TestApp) {
     assert_eq!(search("anis%C5%82aw").await, [id], "new author");
     app.delete(&path).await;
     assert_eq!(search("olari").await, Vec::<i64>::new(), "deleted");
+    // Found by the fuzzer: a NUL in a search of 3 characters or more broke SQLite's FTS5 query.
+    assert_eq!(
+        search("%C3%84%00%C3%B1%3E").await,
+        Vec::<i64>::new(),
+        "a NUL is a character"
+    );
 }
