@@ -59,13 +59,46 @@ enum SqlArg {
 struct Dialect {
     /// MySQL's `price`, SQLite's `price_cents`.
     columns: &'static str,
-    /// SQLite keeps a trigram index of titles and authors (`books_search`, FTS5); MySQL has
-    /// none that works on MariaDB too, so `q` is a LIKE there.
-    trigram_index: bool,
+    search: TrigramIndex,
+}
+
+/// How each database indexes the trigrams of titles and authors, for `q`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrigramIndex {
+    /// SQLite: the FTS5 table `books_search` (migration 3).
+    Fts5,
+    /// MySQL and MariaDB: the table `book_trigrams` (migration 3), one row per book and trigram.
+    Table,
+    /// None: every search is a LIKE (the SQL before the index, kept for tests).
+    #[cfg(test)]
+    None,
 }
 
 /// A trigram index finds substrings of three characters or more; shorter ones are a LIKE.
 const TRIGRAM: usize = 3;
+
+/// A search looks up at most this many of its trigrams, spread over it: the rarest of them already
+/// narrows the candidates to a few, and the LIKE beside it checks each candidate whole.
+const TRIGRAMS_LOOKED_UP: usize = 4;
+
+/// The distinct trigrams of `q` (windows of three characters) that a search looks up.
+fn trigrams_looked_up(q: &str) -> Vec<String> {
+    let chars: Vec<char> = q.chars().collect();
+    let mut all: Vec<String> = Vec::new();
+    for window in chars.windows(TRIGRAM) {
+        let trigram: String = window.iter().collect();
+        if !all.contains(&trigram) {
+            all.push(trigram);
+        }
+    }
+    if all.len() <= TRIGRAMS_LOOKED_UP {
+        return all;
+    }
+    let last = all.len() - 1;
+    (0..TRIGRAMS_LOOKED_UP)
+        .map(|i| all[i * last / (TRIGRAMS_LOOKED_UP - 1)].clone())
+        .collect()
+}
 
 /// `q` as one FTS5 phrase: its characters literally, in order (`"` doubled inside the quotes).
 fn fts5_phrase(q: &str) -> String {
@@ -89,19 +122,26 @@ impl ListSql {
             conditions.push("id > ?");
             args.push(SqlArg::Int(after_id));
         }
-        // FTS5 reads its query as a C string: a NUL would end it mid-phrase (a syntax error).
-        if let Some(q) = &filter.q
-            && dialect.trigram_index
-            && q.chars().count() >= TRIGRAM
-            && !q.contains('\0')
-        {
-            conditions.push("id IN (SELECT rowid FROM books_search WHERE books_search MATCH ?)");
-            args.push(SqlArg::Text(fts5_phrase(q)));
-        } else if let Some(q) = &filter.q {
-            conditions.push("(title LIKE ? ESCAPE '!' OR author LIKE ? ESCAPE '!')");
-            let pattern = contains_pattern(q);
-            args.push(SqlArg::Text(pattern.clone()));
-            args.push(SqlArg::Text(pattern));
+        if let Some(q) = &filter.q {
+            let indexed = q.chars().count() >= TRIGRAM;
+            match dialect.search {
+                // FTS5 reads its query as a C string: a NUL would end it mid-phrase (a syntax
+                // error). Its phrase is the whole substring, so no LIKE is needed beside it.
+                TrigramIndex::Fts5 if indexed && !q.contains('\0') => {
+                    conditions
+                        .push("id IN (SELECT rowid FROM books_search WHERE books_search MATCH ?)");
+                    args.push(SqlArg::Text(fts5_phrase(q)));
+                }
+                TrigramIndex::Table if indexed => {
+                    for trigram in trigrams_looked_up(q) {
+                        conditions
+                            .push("id IN (SELECT book_id FROM book_trigrams WHERE trigram = ?)");
+                        args.push(SqlArg::Text(trigram));
+                    }
+                    push_like(&mut conditions, &mut args, q);
+                }
+                _ => push_like(&mut conditions, &mut args, q),
+            }
         }
         if let Some(author) = &filter.author {
             conditions.push("author = ?");
@@ -345,6 +385,14 @@ fn embedded_migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrat
     )
 }
 
+/// `q` as a substring of the title or the author.
+fn push_like(conditions: &mut Vec<&'static str>, args: &mut Vec<SqlArg>, q: &str) {
+    conditions.push("(title LIKE ? ESCAPE '!' OR author LIKE ? ESCAPE '!')");
+    let pattern = contains_pattern(q);
+    args.push(SqlArg::Text(pattern.clone()));
+    args.push(SqlArg::Text(pattern));
+}
+
 /// `%q%` with LIKE's wildcards escaped (escape character `!`, the same on MySQL and SQLite).
 fn contains_pattern(q: &str) -> String {
     let mut pattern = String::with_capacity(q.len() + 2);
@@ -365,10 +413,14 @@ mod tests {
 
     const LIKE_ONLY: Dialect = Dialect {
         columns: "id",
-        trigram_index: false,
+        search: TrigramIndex::None,
     };
-    const WITH_TRIGRAMS: Dialect = Dialect {
-        trigram_index: true,
+    const WITH_FTS5: Dialect = Dialect {
+        search: TrigramIndex::Fts5,
+        ..LIKE_ONLY
+    };
+    const WITH_TABLE: Dialect = Dialect {
+        search: TrigramIndex::Table,
         ..LIKE_ONLY
     };
 
@@ -427,7 +479,7 @@ mod tests {
             author: None,
         };
         assert_eq!(
-            ListSql::count(WITH_TRIGRAMS, &filter(r#"say "hi""#)),
+            ListSql::count(WITH_FTS5, &filter(r#"say "hi""#)),
             ListSql {
                 sql: "SELECT COUNT(*) FROM books WHERE id IN (SELECT rowid FROM books_search \
                       WHERE books_search MATCH ?)"
@@ -435,20 +487,70 @@ mod tests {
                 args: vec![SqlArg::Text(r#""say ""hi""""#.into())],
             }
         );
-        let short = ListSql::count(WITH_TRIGRAMS, &filter("ab"));
+        let short = ListSql::count(WITH_FTS5, &filter("ab"));
         assert_eq!(
             short,
             ListSql::count(LIKE_ONLY, &filter("ab")),
             "too short: LIKE"
         );
         assert!(short.sql.contains("LIKE"));
-        let with_nul = ListSql::count(WITH_TRIGRAMS, &filter("a\0bc"));
+        let with_nul = ListSql::count(WITH_FTS5, &filter("a\0bc"));
         assert!(
             with_nul.sql.contains("LIKE"),
             "a NUL would end FTS5's query early"
         );
         let like = ListSql::count(LIKE_ONLY, &filter("abc"));
         assert!(like.sql.contains("LIKE"), "{}", like.sql);
+    }
+
+    #[test]
+    fn on_mysql_a_search_looks_up_its_trigrams_and_checks_the_candidates_with_like() {
+        let filter = Filter {
+            q: Some("50%".into()),
+            author: Some("Ann".into()),
+        };
+        let lookup = "id IN (SELECT book_id FROM book_trigrams WHERE trigram = ?)";
+        assert_eq!(
+            ListSql::count(WITH_TABLE, &filter),
+            ListSql {
+                sql: format!(
+                    "SELECT COUNT(*) FROM books WHERE {lookup} AND (title LIKE ? ESCAPE '!' OR \
+                     author LIKE ? ESCAPE '!') AND author = ?"
+                ),
+                args: vec![
+                    SqlArg::Text("50%".into()),
+                    SqlArg::Text("%50!%%".into()),
+                    SqlArg::Text("%50!%%".into()),
+                    SqlArg::Text("Ann".into()),
+                ],
+            }
+        );
+        let short = Filter {
+            q: Some("ab".into()),
+            author: None,
+        };
+        assert_eq!(
+            ListSql::count(WITH_TABLE, &short),
+            ListSql::count(LIKE_ONLY, &short),
+            "too short for a trigram: LIKE alone"
+        );
+    }
+
+    #[test]
+    fn a_search_looks_up_a_few_distinct_trigrams_spread_over_it() {
+        assert_eq!(trigrams_looked_up("abc"), ["abc"]);
+        assert_eq!(trigrams_looked_up("aaaa"), ["aaa"], "repeated windows once");
+        assert_eq!(trigrams_looked_up("12345"), ["123", "234", "345"]);
+        assert_eq!(
+            trigrams_looked_up("한국어 책"),
+            ["한국어", "국어 ", "어 책"]
+        );
+        assert_eq!(
+            trigrams_looked_up("the left hand of darkness"),
+            ["the", "t h", "of ", "ess"],
+            "first, last and two between"
+        );
+        assert!(trigrams_looked_up("ab").is_empty());
     }
 
     #[test]

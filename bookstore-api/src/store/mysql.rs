@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow};
 
-use super::{BookStore, Dialect, ListQuery, Listing, PoolStats, StoreError, Totals};
+use super::{BookStore, Dialect, ListQuery, Listing, PoolStats, StoreError, Totals, TrigramIndex};
 use crate::book::{Book, BookPatch, NewBook, Price};
 use crate::config::PoolConfig;
 
@@ -32,6 +32,11 @@ impl MySqlStore {
                     2,
                     "index authors",
                     include_str!("../../migrations/mysql/0002_index_authors.sql"),
+                ),
+                (
+                    3,
+                    "search index",
+                    include_str!("../../migrations/mysql/0003_search_index.sql"),
                 ),
             ]),
             totals: Totals::default(),
@@ -80,7 +85,7 @@ impl BookStore for MySqlStore {
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         let dialect = Dialect {
             columns: "id, title, author, price",
-            trigram_index: false,
+            search: TrigramIndex::Table,
         };
         super::list_books(&self.pool, &self.totals, dialect, book_from_row, query).await
     }

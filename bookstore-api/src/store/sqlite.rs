@@ -10,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous,
 };
 
-use super::{BookStore, Dialect, ListQuery, Listing, PoolStats, StoreError, Totals};
+use super::{BookStore, Dialect, ListQuery, Listing, PoolStats, StoreError, Totals, TrigramIndex};
 use crate::book::{Book, BookPatch, NewBook, Price};
 use crate::config::PoolConfig;
 
@@ -78,7 +78,7 @@ impl BookStore for SqliteStore {
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError> {
         let dialect = Dialect {
             columns: "id, title, author, price_cents",
-            trigram_index: true,
+            search: TrigramIndex::Fts5,
         };
         super::list_books(&self.pool, &self.totals, dialect, book_from_row, query).await
     }

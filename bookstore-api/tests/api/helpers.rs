@@ -218,6 +218,11 @@ impl TestApp {
         }
     }
 
+    /// The MySQL database this server uses, to look at it directly; `None` on SQLite.
+    pub fn mysql_options(&self) -> Option<MySqlConnectOptions> {
+        self.mysql.as_ref().map(MySqlDatabase::options)
+    }
+
     pub async fn drop_database(&self) {
         if let Some(database) = &self.mysql {
             database.drop().await;

@@ -45,6 +45,12 @@ resource "aws_db_parameter_group" "this" {
     name  = "require_secure_transport"
     value = "1"
   }
+  # The API's migrations create triggers (the search index) as the API's own user, not SUPER;
+  # with binary logging on (backups), MySQL refuses that unless this is set.
+  parameter {
+    name  = "log_bin_trust_function_creators"
+    value = "1"
+  }
   tags = var.tags
 }
 

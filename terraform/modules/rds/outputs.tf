@@ -54,5 +54,6 @@ output "posture" {
     # Every way in: security groups only, never an address range.
     ingress_cidrs           = [for r in aws_vpc_security_group_ingress_rule.mysql : r.cidr_ipv4 if r.cidr_ipv4 != null]
     ingress_security_groups = [for r in aws_vpc_security_group_ingress_rule.mysql : r.referenced_security_group_id]
+    parameters              = { for p in aws_db_parameter_group.this.parameter : p.name => p.value }
   }
 }

@@ -104,6 +104,13 @@ run "architecture" {
   }
   assert {
     condition = (
+      output.architecture.database.parameters["require_secure_transport"] == "1" &&
+      output.architecture.database.parameters["log_bin_trust_function_creators"] == "1"
+    )
+    error_message = "MySQL takes TLS only, and lets the API's own user create its migrations' triggers (binary logging is on)."
+  }
+  assert {
+    condition = (
       output.architecture.web.public_access_blocked &&
       output.architecture.web.origin_access_control == "always" &&
       output.architecture.web.bucket_readers == [{ Service = "cloudfront.amazonaws.com" }]
