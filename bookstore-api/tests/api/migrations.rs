@@ -203,3 +203,77 @@ async fn mysql_adds_its_indexes_to_a_populated_table() {
     pool.close().await;
     app.drop_database().await;
 }
+
+/// The rights `deploy/aws/database-user.yaml` grants the API's own database user, read from there
+/// so that the two cannot drift apart.
+fn granted_rights() -> &'static str {
+    let job = include_str!("../../../deploy/aws/database-user.yaml");
+    let grant = job
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("GRANT "))
+        .expect("the job grants rights");
+    grant.split(" ON ").next().expect("GRANT ... ON")
+}
+
+/// Migrations create tables, an index, triggers and a procedure: as a user with only the rights
+/// the deployment grants (no SUPER, no global rights), on a database holding books already.
+#[actix_web::test]
+async fn mysql_migrations_run_with_the_rights_the_deployment_grants() {
+    let Some(url) = mysql_url() else { return };
+    let database = MySqlDatabase::create(&url).await;
+    let admin = MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect_with(database.options())
+        .await
+        .unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/mysql/0001_create_books.sql"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO books (title, author, price) VALUES ('Dune', 'Frank Herbert', 9.99)")
+        .execute(&admin)
+        .await
+        .unwrap();
+    let user = format!("app_{}", &database.name[database.name.len() - 12..]);
+    let password = "app-password-for-tests";
+    let rights = granted_rights();
+    assert!(rights.contains("TRIGGER"), "{rights}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'; \
+         GRANT {rights} ON `{}`.* TO '{user}'@'%'",
+        database.name
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+
+    let options = database.options().username(&user).password(password);
+    let app = TestApp::start(
+        test_config(
+            DatabaseConfig::MySql(Box::new(options)),
+            Duration::from_secs(5),
+        ),
+        Some(database),
+    )
+    .await;
+    let (_, page) = app.get("/api/v1/books?q=herb").await;
+    assert_eq!(
+        page["total"], 1,
+        "the book from before, found by its trigrams"
+    );
+    let created = app
+        .create_book("Children of Dune", "Frank Herbert", "9.99")
+        .await;
+    let (_, page) = app.get("/api/v1/books?q=children").await;
+    assert_eq!(
+        page["items"][0]["id"], created["id"],
+        "the triggers index new books"
+    );
+
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP USER '{user}'@'%'")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    app.drop_database().await;
+}
