@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use super::{Filter, StoreError};
 
 pub const MAX_AGE: Duration = Duration::from_secs(5);
-/// Distinct filters remembered (a few MB at most). Authors are a bounded set and should all fit:
-/// with 1,024 the benchmark's 5,000 authors recounted on nearly every request. Searches are
-/// open-ended: when the map is full, totals past `MAX_AGE` are dropped, and when most are still
-/// fresh, all of them.
+/// Distinct filters remembered, ~200 bytes each for an author or a short search (~2 KB at most).
+/// Authors are a bounded set and should all fit: with 1,024, the benchmark's 5,000 authors
+/// recounted on nearly every request. Searches are open-ended: when the map is full, the totals
+/// that are due are dropped, and when most are still fresh, all of them.
 const MAX_FILTERS: usize = 8192;
 
 #[derive(Debug, Clone, Copy)]
