@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bookstore_api::config::DatabaseConfig;
 use sqlx::Row;
-use sqlx::mysql::MySqlPoolOptions;
+use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 use crate::helpers::{MySqlDatabase, TestApp, mysql_url, test_config};
@@ -106,10 +106,10 @@ async fn sqlite_adds_its_indexes_to_a_populated_table() {
     );
 }
 
-#[actix_web::test]
-async fn mysql_adds_its_indexes_to_a_populated_table() {
-    let Some(url) = mysql_url() else { return };
-    let database = MySqlDatabase::create(&url).await;
+/// A fresh MySQL database holding the table as migration 1 leaves it (as a deployment from before
+/// the later migrations has it), and one admin connection to it.
+async fn mysql_with_the_original_table(url: &str) -> (MySqlDatabase, MySqlPool) {
+    let database = MySqlDatabase::create(url).await;
     let pool = MySqlPoolOptions::new()
         .max_connections(1)
         .connect_with(database.options())
@@ -119,6 +119,13 @@ async fn mysql_adds_its_indexes_to_a_populated_table() {
         .execute(&pool)
         .await
         .unwrap();
+    (database, pool)
+}
+
+#[actix_web::test]
+async fn mysql_adds_its_indexes_to_a_populated_table() {
+    let Some(url) = mysql_url() else { return };
+    let (database, pool) = mysql_with_the_original_table(&url).await;
     // Numbers without a recursive query (capped at 1,000 iterations on MariaDB by default).
     sqlx::raw_sql(
         "CREATE TEMPORARY TABLE digits (d INT PRIMARY KEY); \
@@ -220,16 +227,7 @@ fn granted_rights() -> &'static str {
 #[actix_web::test]
 async fn mysql_migrations_run_with_the_rights_the_deployment_grants() {
     let Some(url) = mysql_url() else { return };
-    let database = MySqlDatabase::create(&url).await;
-    let admin = MySqlPoolOptions::new()
-        .max_connections(1)
-        .connect_with(database.options())
-        .await
-        .unwrap();
-    sqlx::raw_sql(include_str!("../../migrations/mysql/0001_create_books.sql"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    let (database, admin) = mysql_with_the_original_table(&url).await;
     sqlx::query("INSERT INTO books (title, author, price) VALUES ('Dune', 'Frank Herbert', 9.99)")
         .execute(&admin)
         .await
