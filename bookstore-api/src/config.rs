@@ -48,6 +48,11 @@ pub struct Settings {
     #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0:8080", global = true)]
     pub bind_addr: SocketAddr,
 
+    /// Address of /healthz, /readyz and /metrics, apart from the API (so that a load balancer in
+    /// front of BIND_ADDR does not publish them). Unset: they are served on BIND_ADDR.
+    #[arg(long, env = "METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Database URL: mysql://USER:PASSWORD@HOST:PORT/NAME or sqlite:PATH.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
@@ -91,10 +96,11 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..=1000), global = true)]
     pub db_max_connections: u32,
 
-    /// Seconds a request waits for a database connection before answering 503.
-    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5,
+    /// Seconds a request waits for the database (a connection and its statements) before
+    /// answering 503. While the database is found unreachable, requests answer 503 at once.
+    #[arg(long, env = "DB_TIMEOUT_SECS", default_value_t = 2,
           value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
-    pub db_acquire_timeout_secs: u64,
+    pub db_timeout_secs: u64,
 
     /// Seconds an unused database connection stays open.
     #[arg(
@@ -246,6 +252,8 @@ pub const MIN_TOKEN_LEN: usize = 16;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind_addr: SocketAddr,
+    /// Where the probes and metrics are served, when not on `bind_addr`.
+    pub metrics_addr: Option<SocketAddr>,
     pub database: DatabaseConfig,
     pub pool: PoolConfig,
     pub shutdown_timeout: Duration,
@@ -264,7 +272,8 @@ pub enum DatabaseConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolConfig {
     pub max_connections: u32,
-    pub acquire_timeout: Duration,
+    /// The longest a request waits for the database: a connection and its statements together.
+    pub timeout: Duration,
     pub idle_timeout: Duration,
 }
 
@@ -298,10 +307,11 @@ impl Settings {
     pub fn resolve(&self) -> Result<Config, ConfigError> {
         Ok(Config {
             bind_addr: self.bind_addr,
+            metrics_addr: self.metrics_addr,
             database: self.database()?,
             pool: PoolConfig {
                 max_connections: self.db_max_connections,
-                acquire_timeout: Duration::from_secs(self.db_acquire_timeout_secs),
+                timeout: Duration::from_secs(self.db_timeout_secs),
                 idle_timeout: Duration::from_secs(self.db_idle_timeout_secs),
             },
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_secs),

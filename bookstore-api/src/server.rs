@@ -3,17 +3,20 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use actix_web::HttpServer;
 use actix_web::dev::Server;
 
 use crate::config::Config;
-use crate::http::{self, AppState, Limiters, WriteAccess};
-use crate::store::{self, BookStore, StoreError};
+use crate::http::{self, AppState, Endpoints, Limiters, WriteAccess};
+use crate::store::{self, BookStore, DatabaseHealth, Guarded, StoreError};
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const LONGEST_RETRY: Duration = Duration::from_secs(15);
+/// How often a shutdown looks whether every connection has closed.
+const CONNECTIONS_POLL: Duration = Duration::from_millis(50);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -25,49 +28,70 @@ pub enum StartupError {
 
 /// A bound, not yet running server.
 pub struct Application {
-    server: Server,
+    public: Server,
+    /// The public listener's connections now open.
+    connections: Arc<AtomicUsize>,
+    shutdown_timeout: Duration,
+    /// The probes and metrics, when they have an address of their own.
+    operations: Option<Server>,
     addr: SocketAddr,
-    store: Arc<dyn BookStore>,
+    metrics_addr: Option<SocketAddr>,
+    state: AppState,
 }
 
 impl Application {
-    /// Binds the socket and starts preparing the database; serves once awaited.
+    /// Binds the sockets and starts preparing the database; serves once awaited.
     /// Must be called inside the actix (tokio) runtime that will run it.
     pub fn build(config: &Config) -> Result<Self, StartupError> {
-        let store = store::connect_lazy(&config.database, &config.pool)?;
+        let health = Arc::new(DatabaseHealth::default());
+        let store: Arc<dyn BookStore> = Arc::new(Guarded::new(
+            store::connect_lazy(&config.database, &config.pool)?,
+            Arc::clone(&health),
+            config.pool.timeout,
+        ));
         let write_access = WriteAccess::new(&config.write_tokens);
         if write_access.is_open() {
             tracing::warn!(
                 "writes are open: no write tokens are configured (API_WRITE_TOKENS or API_WRITE_TOKENS_FILE), so anyone who reaches the API may add, change and delete books"
             );
         }
-        let state = AppState::new(Arc::clone(&store))
+        let state = AppState::new(store)
+            .with_database_health(health)
             .with_allowed_origins(&config.cors_allowed_origins)
             .with_write_access(write_access)
             .with_limiters(Limiters::new(&config.rate_limits));
         actix_web::rt::spawn(prepare_database(state.clone()));
         actix_web::rt::spawn(forget_quiet_clients(state.clone()));
 
-        let bind_error = |source| StartupError::Bind {
-            addr: config.bind_addr,
-            source,
+        let public_endpoints = if config.metrics_addr.is_some() {
+            Endpoints::Public
+        } else {
+            Endpoints::All
         };
-        let server = HttpServer::new(move || http::app(state.clone()))
-            .bind(config.bind_addr)
-            .map_err(bind_error)?;
-        let addr = server
-            .addrs()
-            .first()
-            .copied()
-            .ok_or_else(|| bind_error(io::Error::other("no address bound")))?;
-        // actix stops accepting on SIGTERM/SIGINT, then gives in-flight requests this long.
-        let server = server
-            .shutdown_timeout(config.shutdown_timeout.as_secs())
-            .run();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (public, addr) = serve(
+            &state,
+            public_endpoints,
+            config.bind_addr,
+            config,
+            Some(&connections),
+        )?;
+        let (operations, metrics_addr) = match config.metrics_addr {
+            Some(metrics_addr) => {
+                let (server, addr) =
+                    serve(&state, Endpoints::Operations, metrics_addr, config, None)?;
+                (Some(server), Some(addr))
+            }
+            None => (None, None),
+        };
         Ok(Self {
-            server,
+            public,
+            connections,
+            shutdown_timeout: config.shutdown_timeout,
+            operations,
             addr,
-            store,
+            metrics_addr,
+            state,
         })
     }
 
@@ -76,19 +100,137 @@ impl Application {
         self.addr
     }
 
-    /// Serves until a shutdown signal (or a handle's stop) has drained the requests, then closes
-    /// the database pool.
+    /// The address of the probes and metrics, when apart from the API's.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// Serves until SIGTERM or Ctrl-C (or a handle's stop), then shuts down without dropping a
+    /// request: readiness fails and every answer closes its connection, so that clients reconnect
+    /// (to other replicas, behind a Service). Once every connection has closed (each after its next
+    /// answer, or when idle for keep-alive's 5 s), at most `SHUTDOWN_TIMEOUT_SECS` later, it stops
+    /// accepting and gives what is still in flight the rest of that time; the probes answer until
+    /// then. Then the database pool is closed.
     pub async fn run_until_stopped(self) -> io::Result<()> {
-        tracing::info!(addr = %self.addr, "listening");
-        let result = self.server.await;
-        self.store.close().await;
+        tracing::info!(addr = %self.addr, metrics_addr = self.metrics_addr.map(|a| a.to_string()), "listening");
+        let public_handle = self.public.handle();
+        // A server runs while it is polled: both run on their own while this waits for a signal.
+        let mut public = actix_web::rt::spawn(self.public);
+        let operations = self
+            .operations
+            .map(|server| (server.handle(), actix_web::rt::spawn(server)));
+        let result = tokio::select! {
+            result = &mut public => result,
+            () = shutdown_signal() => {
+                self.state.begin_shutdown();
+                tracing::info!("shutting down: finishing the requests in flight");
+                // actix drops idle kept-alive connections when it stops, so a client's next
+                // request could meet a closed socket: each is given its answer and its close.
+                let started = tokio::time::Instant::now();
+                while self.connections.load(Ordering::Acquire) > 0
+                    && started.elapsed() < self.shutdown_timeout
+                {
+                    tokio::time::sleep(CONNECTIONS_POLL).await;
+                }
+                public_handle.stop(true).await;
+                public.await
+            }
+        };
+        if let Some((handle, server)) = operations {
+            handle.stop(true).await;
+            let _ = server.await;
+        }
+        self.state.store.close().await;
         tracing::info!("stopped");
-        result
+        result.unwrap_or_else(|join| Err(io::Error::other(join)))
+    }
+}
+
+/// Counts a connection while it is open (its on-connect data lives as long as it does).
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// One listener of the application; `connections` counts its open connections.
+fn serve(
+    state: &AppState,
+    endpoints: Endpoints,
+    addr: SocketAddr,
+    config: &Config,
+    connections: Option<&Arc<AtomicUsize>>,
+) -> Result<(Server, SocketAddr), StartupError> {
+    let bind_error = |source| StartupError::Bind { addr, source };
+    let state = state.clone();
+    let connections = connections.cloned();
+    let server = HttpServer::new(move || http::app(state.clone(), endpoints))
+        .on_connect(move |_, extensions| {
+            if let Some(count) = &connections {
+                extensions.insert(OpenConnection::new(count));
+            }
+        })
+        // The probes and metrics need no more than one worker thread.
+        .workers(if endpoints == Endpoints::Operations {
+            1
+        } else {
+            num_workers()
+        })
+        .bind(addr)
+        .map_err(bind_error)?;
+    let bound = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| bind_error(io::Error::other("no address bound")))?;
+    // Signals are handled by `run_until_stopped`, which drains before stopping.
+    let server = server
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .run();
+    Ok((server, bound))
+}
+
+/// actix's default: one worker per CPU the process may use.
+fn num_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }
 
 /// Migrates the database, retrying with backoff for as long as it takes: a database that comes up
-/// after the API must not crash-loop it. `/readyz` answers 503 until this succeeds.
+/// after the API must not crash-loop it. `/readyz` answers 503 until this succeeds; then the
+/// database is checked every second for as long as the process runs.
 async fn prepare_database(state: AppState) {
     let mut delay = FIRST_RETRY;
     loop {
@@ -96,7 +238,7 @@ async fn prepare_database(state: AppState) {
             Ok(()) => {
                 state.mark_database_ready();
                 tracing::info!("database ready");
-                return;
+                break;
             }
             Err(error) => {
                 tracing::warn!(error = %error, retry_in_ms = delay.as_millis(), "database not ready");
@@ -105,6 +247,7 @@ async fn prepare_database(state: AppState) {
             }
         }
     }
+    store::watch(state.store.as_ref(), &state.database_health).await;
 }
 
 /// The rate limiters keep a state per client address; clients back at full allowance go.

@@ -26,6 +26,7 @@ pub enum ErrorCode {
     Unauthorized,
     RateLimited,
     WriteTokensUnavailable,
+    ShuttingDown,
 }
 
 /// The body of every error response.
@@ -80,6 +81,8 @@ pub enum ApiError {
     RateLimited { retry_after: u64 },
     #[error("writes are refused: the service cannot read its write tokens")]
     WriteTokensUnavailable,
+    #[error("this process is shutting down")]
+    ShuttingDown,
 }
 
 impl ApiError {
@@ -98,6 +101,7 @@ impl ApiError {
             Self::Unauthorized { .. } => ErrorCode::Unauthorized,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::WriteTokensUnavailable => ErrorCode::WriteTokensUnavailable,
+            Self::ShuttingDown => ErrorCode::ShuttingDown,
         }
     }
 
@@ -126,9 +130,10 @@ impl ResponseError for ApiError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BookNotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::DatabaseUnavailable | Self::DatabaseStarting | Self::WriteTokensUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::DatabaseUnavailable
+            | Self::DatabaseStarting
+            | Self::WriteTokensUnavailable
+            | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -174,10 +179,12 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // The details (which may name tables or hosts) go to the log, never to the client.
         match error {
-            StoreError::Unavailable(_) => {
+            StoreError::Unavailable(_) | StoreError::TimedOut(_) => {
                 tracing::warn!(error = %error, "database unavailable");
                 Self::DatabaseUnavailable
             }
+            // Logged once by the monitor that found it, not per request.
+            StoreError::Unreachable => Self::DatabaseUnavailable,
             StoreError::Database(_) | StoreError::Migration(_) => {
                 tracing::error!(error = %error, "database error");
                 Self::Internal

@@ -38,6 +38,7 @@ pub struct Metrics {
     pool_in_use: Gauge,
     pool_max: Gauge,
     database_ready: Gauge,
+    database_reachable: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -52,7 +53,8 @@ impl Metrics {
         let mut registry = Registry::with_prefix("bookstore");
         let requests = Family::<RequestLabels, Counter>::default();
         let durations = HistogramFamily::new_with_constructor(latency_histogram);
-        let (pool_open, pool_idle, pool_in_use, pool_max, database_ready) = Default::default();
+        let (pool_open, pool_idle, pool_in_use, pool_max, database_ready, database_reachable) =
+            Default::default();
         registry.register(
             "http_requests",
             "HTTP requests answered, by method, route template and status",
@@ -88,6 +90,11 @@ impl Metrics {
             "1 once the database is reachable and migrated, 0 before",
             Gauge::clone(&database_ready),
         );
+        registry.register(
+            "database_reachable",
+            "1 while the database answers the API's checks (every second), 0 while it does not",
+            Gauge::clone(&database_reachable),
+        );
         Self {
             registry,
             requests,
@@ -97,6 +104,7 @@ impl Metrics {
             pool_in_use,
             pool_max,
             database_ready,
+            database_reachable,
         }
     }
 
@@ -117,12 +125,18 @@ impl Metrics {
     }
 
     /// Reads the gauges' current values and renders every metric.
-    fn render(&self, pool: PoolStats, database_ready: bool) -> Result<String, std::fmt::Error> {
+    fn render(
+        &self,
+        pool: PoolStats,
+        database_ready: bool,
+        database_reachable: bool,
+    ) -> Result<String, std::fmt::Error> {
         self.pool_open.set(i64::from(pool.size));
         self.pool_idle.set(i64::from(pool.idle));
         self.pool_in_use.set(i64::from(pool.in_use()));
         self.pool_max.set(i64::from(pool.max));
         self.database_ready.set(i64::from(database_ready));
+        self.database_reachable.set(i64::from(database_reachable));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
@@ -149,7 +163,11 @@ impl Default for Metrics {
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, super::ApiError> {
     let text = state
         .metrics
-        .render(state.store.pool_stats(), state.is_database_ready())
+        .render(
+            state.store.pool_stats(),
+            state.is_database_ready(),
+            state.database_health.is_reachable(),
+        )
         .map_err(|_| super::ApiError::Internal)?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(text))
 }
@@ -163,7 +181,9 @@ mod tests {
     fn the_exported_names_are_the_listed_ones() {
         let metrics = Metrics::new();
         metrics.observe_request("GET", "/healthz", 200, 0.001);
-        let text = metrics.render(PoolStats::default(), true).expect("render");
+        let text = metrics
+            .render(PoolStats::default(), true, true)
+            .expect("render");
         let exported: std::collections::BTreeSet<&str> = text
             .lines()
             .filter(|line| !line.starts_with('#') && !line.is_empty())

@@ -25,7 +25,7 @@ pub use error::ApiError;
 pub use limit::Limiters;
 pub use metrics::Metrics;
 
-use crate::store::BookStore;
+use crate::store::{BookStore, DatabaseHealth};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -35,7 +35,12 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn BookStore>,
+    /// Set once the database has been reached and migrated.
     database_ready: Arc<AtomicBool>,
+    /// Whether the database answers, as the monitor last found it.
+    pub database_health: Arc<DatabaseHealth>,
+    /// Set on SIGTERM: readiness fails and every answer closes its connection.
+    shutting_down: Arc<AtomicBool>,
     pub metrics: Arc<Metrics>,
     /// Origins allowed to call the API from a browser (CORS); empty allows none.
     allowed_origins: Arc<[String]>,
@@ -50,6 +55,8 @@ impl AppState {
         Self {
             store,
             database_ready: Arc::new(AtomicBool::new(false)),
+            database_health: Arc::default(),
+            shutting_down: Arc::new(AtomicBool::new(false)),
             metrics: Arc::new(Metrics::new()),
             allowed_origins: Arc::from([]),
             write_access: Arc::new(WriteAccess::Open),
@@ -58,6 +65,14 @@ impl AppState {
                 reads_per_minute: None,
                 trusted_proxies: Vec::new(),
             })),
+        }
+    }
+
+    /// The health the store's monitor keeps (see `store::Guarded`).
+    pub fn with_database_health(self, health: Arc<DatabaseHealth>) -> Self {
+        Self {
+            database_health: health,
+            ..self
         }
     }
 
@@ -97,6 +112,16 @@ impl AppState {
         self.database_ready.load(Ordering::Acquire)
     }
 
+    /// From now on readiness fails and each answer closes its connection, so that clients move
+    /// to other replicas while this one finishes what it has.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
     /// The store, once it can serve: before migrations ran, the table may not exist yet.
     fn store(&self) -> Result<&dyn BookStore, ApiError> {
         if self.is_database_ready() {
@@ -107,9 +132,21 @@ impl AppState {
     }
 }
 
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoints {
+    /// The API, the page and the operations endpoints on one address (no `METRICS_ADDR`).
+    All,
+    /// The API and the page: what a load balancer may publish.
+    Public,
+    /// `/healthz`, `/readyz` and `/metrics`: for the kubelet and Prometheus.
+    Operations,
+}
+
 /// The whole application; the server and the tests build it the same way.
 pub fn app(
     state: AppState,
+    endpoints: Endpoints,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -137,6 +174,21 @@ pub fn app(
         .wrap(from_fn(cors::cors))
         .wrap(from_fn(headers::security_headers))
         .wrap(from_fn(observe::observe))
+        .configure(|config| {
+            if endpoints != Endpoints::Operations {
+                public_routes(config);
+            }
+            if endpoints != Endpoints::Public {
+                operations_routes(config);
+            }
+        })
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::RouteNotFound)
+        }))
+}
+
+fn public_routes(config: &mut web::ServiceConfig) {
+    config
         .service(
             resource("/api/v1/books", "GET, POST")
                 .route(web::get().to(books::list))
@@ -149,18 +201,17 @@ pub fn app(
                 .route(web::patch().to(books::patch))
                 .route(web::delete().to(books::delete)),
         )
+        .service(resource("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)));
+    for page_file in page::resources() {
+        config.service(page_file);
+    }
+}
+
+fn operations_routes(config: &mut web::ServiceConfig) {
+    config
         .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
-        .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)))
-        .service(resource("/openapi.json", "GET").route(web::get().to(openapi::openapi_json)))
-        .configure(|config| {
-            for page_file in page::resources() {
-                config.service(page_file);
-            }
-        })
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(ApiError::RouteNotFound)
-        }))
+        .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)));
 }
 
 /// A resource that answers 405 with `Allow` for methods it has no route for.

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::ConnectionType;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
@@ -57,6 +58,14 @@ pub async fn observe(
         state
             .metrics
             .observe_request(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+        // Shutting down: the client's next request opens a new connection, which the Service
+        // sends to another replica (a kept-alive one would come back here).
+        if state.is_shutting_down() {
+            response
+                .response_mut()
+                .head_mut()
+                .set_connection_type(ConnectionType::Close);
+        }
     }
     let latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
     // Answered requests are counted in the metrics; a line for each costs a quarter of the

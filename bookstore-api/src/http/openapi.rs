@@ -30,7 +30,7 @@ use crate::book;
     ),
     components(schemas(
         book::Book, book::BookInput, book::BookPatchInput, book::FieldError, books::BookList,
-        error::ErrorBody, error::ErrorDetail, error::ErrorCode, health::Status,
+        error::ErrorBody, error::ErrorDetail, error::ErrorCode, health::Status, health::Readiness,
     )),
     tags(
         (name = "books", description = "The catalogue"),

@@ -1,5 +1,6 @@
 //! The repository: one trait for the catalogue, implemented for MySQL and for embedded SQLite.
 
+mod guarded;
 mod mysql;
 mod sqlite;
 mod totals;
@@ -14,6 +15,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use crate::book::{Book, BookPatch, NewBook};
 use crate::config::{DatabaseConfig, PoolConfig};
 
+pub use guarded::{DatabaseHealth, Guarded, watch};
 pub use mysql::MySqlStore;
 pub use sqlite::SqliteStore;
 use totals::Totals;
@@ -277,6 +279,12 @@ pub enum StoreError {
     /// The database cannot be reached right now; a retry may succeed.
     #[error("the database is unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The database did not answer in time (a connection and its statements together).
+    #[error("the database did not answer within {0:?}")]
+    TimedOut(Duration),
+    /// The database was found unreachable by the last check, so it was not asked.
+    #[error("the database is unreachable")]
+    Unreachable,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -295,6 +303,23 @@ impl From<sqlx::Error> for StoreError {
             | E::Protocol(_) => Self::Unavailable(error),
             E::Database(ref db) if is_transient(db.as_ref()) => Self::Unavailable(error),
             _ => Self::Database(error),
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether the failure may mean the database is away (rather than busy or the query wrong):
+    /// worth checking the database at once.
+    pub fn suggests_outage(&self) -> bool {
+        use sqlx::Error as E;
+        match self {
+            Self::TimedOut(_) | Self::Unreachable => true,
+            Self::Unavailable(E::Database(db)) => db
+                .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+                // Access denied, unknown database, shutdown in progress, connection killed.
+                .is_some_and(|mysql| [1044, 1045, 1049, 1053, 1927].contains(&mysql.number())),
+            Self::Unavailable(_) => true,
+            Self::Database(_) | Self::Migration(_) => false,
         }
     }
 }
@@ -353,7 +378,7 @@ fn pool_options<DB: sqlx::Database>(config: &PoolConfig) -> sqlx::pool::PoolOpti
     sqlx::pool::PoolOptions::new()
         .max_connections(config.max_connections)
         .min_connections(0)
-        .acquire_timeout(config.acquire_timeout)
+        .acquire_timeout(config.timeout)
         .idle_timeout(config.idle_timeout)
         .test_before_acquire(false)
         .before_acquire(|connection, metadata| {

@@ -53,7 +53,8 @@ fn help_lists_the_subcommands_and_every_variable_without_secret_values() {
         "DB_SSL_MODE",
         "SQLITE_PATH",
         "DB_MAX_CONNECTIONS",
-        "DB_ACQUIRE_TIMEOUT_SECS",
+        "DB_TIMEOUT_SECS",
+        "METRICS_ADDR",
         "DB_IDLE_TIMEOUT_SECS",
         "SHUTDOWN_TIMEOUT_SECS",
         "LOG_FORMAT",
@@ -196,11 +197,12 @@ impl Server {
 
     /// SIGTERM, then its exit status and every line it printed.
     fn stop(mut self) -> (ExitStatus, Vec<String>) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        // Already ended (a test may have sent the signal itself): nothing to signal.
+        if self.child.try_wait().unwrap().is_none() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+        }
         let status = self.child.wait().unwrap();
         // The reader ends at the closed pipe: this takes every line.
         self.seen.extend(self.lines.iter());
@@ -347,4 +349,100 @@ fn without_tokens_it_serves_and_warns_once_that_writes_are_open() {
         .filter(|line| line.contains("WARN") && line.contains("writes are open"))
         .collect();
     assert_eq!(warnings.len(), 1, "{}", seen.join("\n"));
+}
+
+#[test]
+fn with_a_metrics_address_the_probes_and_metrics_are_not_served_with_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[("METRICS_ADDR", "127.0.0.1:0")]);
+    let listening = server.wait_for("listening");
+    server.wait_for("database ready");
+    let api = listening["addr"].as_str().unwrap();
+    let operations = listening["metrics_addr"].as_str().unwrap();
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert!(
+            http_get(api, path).starts_with("HTTP/1.1 404"),
+            "{path} is public"
+        );
+        assert!(
+            http_get(operations, path).starts_with("HTTP/1.1 200"),
+            "{path} is not served for the kubelet and Prometheus"
+        );
+    }
+    for path in ["/api/v1/books", "/", "/openapi.json"] {
+        assert!(http_get(api, path).starts_with("HTTP/1.1 200"), "{path}");
+        assert!(
+            http_get(operations, path).starts_with("HTTP/1.1 404"),
+            "{path}"
+        );
+    }
+    assert!(server.stop().0.success());
+}
+
+/// One response read off a kept-alive connection: its head (lower-cased) and body.
+fn read_response(stream: &mut TcpStream) -> (String, String) {
+    let mut reader = BufReader::new(stream);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "connection closed"
+        );
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line.to_ascii_lowercase());
+    }
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .map_or(0, |value| value.trim().parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (head, text(&body))
+}
+
+#[test]
+fn on_sigterm_it_turns_unready_and_closes_kept_alive_connections_after_their_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[("METRICS_ADDR", "127.0.0.1:0")]);
+    let listening = server.wait_for("listening");
+    server.wait_for("database ready");
+    let api = listening["addr"].as_str().unwrap().to_owned();
+    let operations = listening["metrics_addr"].as_str().unwrap().to_owned();
+    let request = b"GET /api/v1/books HTTP/1.1\r\nHost: test\r\n\r\n";
+
+    let mut kept = TcpStream::connect(&api).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    kept.write_all(request).unwrap();
+    let (head, _) = read_response(&mut kept);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("connection: close"), "{head}");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    server.wait_for("shutting down: finishing the requests in flight");
+    let readiness = http_get(&operations, "/readyz");
+    assert!(readiness.starts_with("HTTP/1.1 503"), "{readiness}");
+    assert!(readiness.contains("shutting_down"), "{readiness}");
+
+    // The connection stays served: its next request is answered, then closed.
+    kept.write_all(request).unwrap();
+    let (head, body) = read_response(&mut kept);
+    assert!(head.starts_with("http/1.1 200"), "{head}{body}");
+    assert!(head.contains("connection: close"), "{head}");
+    let mut rest = Vec::new();
+    assert_eq!(kept.read_to_end(&mut rest).unwrap(), 0, "closed after it");
+
+    let (status, log) = server.stop();
+    assert!(status.success(), "{}", log.join("\n"));
+    assert!(
+        log.iter()
+            .any(|line| line.contains(r#""message":"stopped""#))
+    );
 }

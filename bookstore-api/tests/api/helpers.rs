@@ -10,8 +10,6 @@ use bookstore_api::server::Application;
 use bookstore_telemetry::LogFormat;
 use serde_json::{Value, json};
 use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
 
 const MYSQL_URL_VAR: &str = "BOOKSTORE_TEST_MYSQL_URL";
 /// The one origin the test servers allow for CORS.
@@ -131,13 +129,14 @@ pub struct TestApp {
     _sqlite_dir: Option<tempfile::TempDir>,
 }
 
-pub fn test_config(database: DatabaseConfig, acquire_timeout: Duration) -> Config {
+pub fn test_config(database: DatabaseConfig, timeout: Duration) -> Config {
     Config {
         bind_addr: "127.0.0.1:0".parse().expect("valid address"),
+        metrics_addr: None,
         database,
         pool: PoolConfig {
             max_connections: 5,
-            acquire_timeout,
+            timeout,
             idle_timeout: Duration::from_secs(60),
         },
         shutdown_timeout: Duration::from_secs(1),
@@ -235,6 +234,13 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         read(self.client.get(self.url(path)).send().await).await
+    }
+
+    /// A body that is not JSON (the metrics), as text.
+    pub async fn get_text(&self, path: &str) -> String {
+        let mut response = self.client.get(self.url(path)).send().await.unwrap();
+        let bytes = response.body().limit(1 << 20).await.unwrap();
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
@@ -345,58 +351,4 @@ pub fn error_code(body: &Value) -> &str {
     error["code"]
         .as_str()
         .unwrap_or_else(|| panic!("not an error body: {body}"))
-}
-
-/// A TCP relay to a database that a test can cut and restore, to stage an outage.
-pub struct TcpProxy {
-    pub addr: SocketAddr,
-    target: SocketAddr,
-    relay: Option<JoinHandle<()>>,
-}
-
-impl TcpProxy {
-    pub async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy address");
-        Self {
-            addr,
-            target,
-            relay: Some(tokio::spawn(relay(listener, target))),
-        }
-    }
-
-    /// Closes every relayed connection and refuses new ones.
-    pub async fn cut(&mut self) {
-        if let Some(relay) = self.relay.take() {
-            relay.abort();
-            let _ = relay.await;
-        }
-    }
-
-    /// Accepts connections again, on the same port.
-    pub async fn restore(&mut self) {
-        let listener = TcpListener::bind(self.addr)
-            .await
-            .expect("rebind proxy port");
-        self.relay = Some(tokio::spawn(relay(listener, self.target)));
-    }
-}
-
-async fn relay(listener: TcpListener, target: SocketAddr) {
-    // The connections live in this task's JoinSet: aborting the task drops them all.
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                if let Ok((mut inbound, _)) = accepted {
-                    connections.spawn(async move {
-                        if let Ok(mut outbound) = TcpStream::connect(target).await {
-                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                        }
-                    });
-                }
-            }
-            Some(_) = connections.join_next() => {}
-        }
-    }
 }

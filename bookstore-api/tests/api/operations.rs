@@ -23,7 +23,10 @@ async fn health_and_readiness_answer_ok(app: &TestApp) {
     );
     assert_eq!(
         app.get("/readyz").await,
-        (StatusCode::OK, serde_json::json!({"status": "ok"}))
+        (
+            StatusCode::OK,
+            serde_json::json!({"status": "ok", "database": "reachable"})
+        )
     );
 }
 

@@ -1,23 +1,36 @@
-//! The database going away and coming back: 503s, then recovery without a restart.
+//! The database going away and coming back: 503s at once (never a hang), the process stays ready,
+//! then recovery without a restart.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use awc::http::StatusCode;
 use bookstore_api::config::DatabaseConfig;
 
-use crate::helpers::{MySqlDatabase, TcpProxy, TestApp, error_code, mysql_url, test_config};
+use crate::helpers::{MySqlDatabase, TestApp, error_code, mysql_url, test_config};
+
+// One relay for both crates' outage tests.
+#[path = "../../../operator/tests/node/relay.rs"]
+mod relay;
+use relay::Relay;
 
 /// A MySQL database reached through a relay the test controls.
-async fn mysql_behind_proxy() -> Option<(MySqlDatabase, TcpProxy, DatabaseConfig)> {
+async fn mysql_behind_proxy() -> Option<(MySqlDatabase, Relay, DatabaseConfig)> {
     let database = MySqlDatabase::create(&mysql_url()?).await;
-    let proxy = TcpProxy::start(database.server_addr()).await;
+    let proxy = Relay::start("127.0.0.1", database.server_addr()).await;
     let options = database.options().host("127.0.0.1").port(proxy.addr.port());
     Some((database, proxy, DatabaseConfig::MySql(Box::new(options))))
 }
 
+/// One request, answered 503 `database_unavailable` with `Retry-After` and nothing leaked.
 async fn assert_unavailable(app: &TestApp, path: &str) {
-    let (status, body) = app.get(path).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {body}");
+    let mut response = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(b"5".as_slice()),
+        "{path}: clients are told when to come back"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "database_unavailable");
     let text = body.to_string();
     for leak in ["127.0.0.1", "mysql", "SELECT", "sqlx", "root"] {
@@ -37,7 +50,7 @@ async fn a_database_outage_answers_503_then_recovers_without_restart() {
     proxy.cut().await;
     assert_unavailable(&app, &path).await;
     assert_unavailable(&app, "/api/v1/books").await;
-    assert_unavailable(&app, "/readyz").await;
+    assert_stays_ready_and_reports(&app, "unreachable").await;
     assert_eq!(
         app.get("/healthz").await.0,
         StatusCode::OK,
@@ -45,8 +58,63 @@ async fn a_database_outage_answers_503_then_recovers_without_restart() {
     );
 
     proxy.restore().await;
-    app.wait_until_ready().await;
+    assert_stays_ready_and_reports(&app, "reachable").await;
     assert_eq!(app.get(&path).await, (StatusCode::OK, book));
+    app.drop_database().await;
+}
+
+/// Readiness stays 200 through an outage (all replicas share the database: unready pods would
+/// leave the Service refusing connections), and says within a few seconds what the database does.
+async fn assert_stays_ready_and_reports(app: &TestApp, database: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (status, body) = app.get("/readyz").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        if body["database"] == database {
+            let metrics = app.get_text("/metrics").await;
+            let reachable = if database == "reachable" { 1 } else { 0 };
+            assert!(
+                metrics.contains(&format!("bookstore_database_reachable {reachable}")),
+                "{metrics}"
+            );
+            return;
+        }
+        assert!(Instant::now() < deadline, "readiness still says {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_database_that_stops_answering_gets_503_within_the_deadline_never_a_hang() {
+    let Some((database, mut proxy, config)) = mysql_behind_proxy().await else {
+        return;
+    };
+    let deadline = Duration::from_secs(1);
+    let app = TestApp::start(test_config(config, deadline), Some(database)).await;
+    let book = app.create_book("Dune", "Frank Herbert", "9.99").await;
+    let path = format!("/api/v1/books/{}", book["id"]);
+
+    // Packets dropped: pooled connections and new ones alike get no answer.
+    proxy.blackhole();
+    let mut slowest = Duration::ZERO;
+    let outage = Instant::now();
+    while outage.elapsed() < Duration::from_secs(4) {
+        for request in [path.as_str(), "/api/v1/books"] {
+            let started = Instant::now();
+            assert_unavailable(&app, request).await;
+            slowest = slowest.max(started.elapsed());
+        }
+    }
+    assert!(
+        slowest < deadline + Duration::from_millis(500),
+        "a request waited {slowest:?} during the outage"
+    );
+    assert_stays_ready_and_reports(&app, "unreachable").await;
+
+    proxy.restore().await;
+    assert_stays_ready_and_reports(&app, "reachable").await;
+    assert_eq!(app.get(&path).await, (StatusCode::OK, book));
+    app.create_book("After", "The Outage", "1.00").await;
     app.drop_database().await;
 }
 
