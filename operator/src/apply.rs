@@ -72,10 +72,17 @@ pub async fn apply_children(
         return Err(Error::AdoptionRefused(foreign));
     }
 
-    // The children do not depend on one another: applied at once, one round trip for all.
+    // The Secret first: the Deployment's new pods read it when they start, and its change rolls
+    // them (a digest in the pod template). Applied together, a failed Secret write would leave new
+    // pods on the old values with nothing left to roll them again.
+    let secret_change = match &children.secret {
+        Some(desired) => sync(client, desired, secret.unwrap_or_default()).await?.1,
+        None => None,
+    };
+    // The other children do not depend on one another: applied at once, one round trip for all.
     let secret_step = async {
         match &children.secret {
-            Some(desired) => Ok(sync(client, desired, secret.unwrap_or_default()).await?.1),
+            Some(_) => Ok(None),
             None => {
                 let name = children::secret_name(bookstore);
                 delete_unwanted::<Secret>(client, caches, bookstore, &name).await
@@ -99,7 +106,7 @@ pub async fn apply_children(
         sync(client, &children.service, service),
         autoscaler_step,
     );
-    let secret_change = secret?;
+    let unwanted_secret = secret?;
     let (deployment, deployment_change) = deployment?;
     let (service, service_change) = service?;
     let autoscaler_change = autoscaler?;
@@ -107,7 +114,7 @@ pub async fn apply_children(
         deployment: Some(deployment),
         service: Some(service),
         changes: [
-            secret_change,
+            secret_change.or(unwanted_secret),
             deployment_change,
             service_change,
             autoscaler_change,

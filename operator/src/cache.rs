@@ -7,7 +7,7 @@ use std::sync::Arc;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{Pod, Secret, Service};
 use kube::Resource;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -32,6 +32,9 @@ pub struct Caches {
     pub service_names: Store<PartialObjectMeta<Service>>,
     pub autoscaler_names: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub secret_names: Store<PartialObjectMeta<Secret>>,
+    /// The API pods (by the `managed-by` label), reduced to their labels, address and readiness:
+    /// for asking them about their database (`database_probe`). Reconciles do not wait for it.
+    pub pods: Store<Pod>,
 }
 
 /// A kind of child, and where its cache is.
@@ -70,19 +73,30 @@ child!(Service, services, service_names);
 child!(HorizontalPodAutoscaler, autoscalers, autoscaler_names);
 child!(Secret, secrets, secret_names);
 
+/// The longest a reconcile waits for the caches to fill (a watch the RBAC forbids never does).
+pub const SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Caches {
-    /// Waits until every watch has listed once: before that, "not in the cache" means nothing.
+    /// Waits, at most `SYNC_TIMEOUT`, until every watch has listed once: before that, "not in
+    /// the cache" means nothing.
+    pub async fn synced(&self) -> Result<(), crate::error::Error> {
+        tokio::time::timeout(SYNC_TIMEOUT, self.ready())
+            .await
+            .map_err(|_| crate::error::Error::CachesNotSynced(SYNC_TIMEOUT))
+    }
+
+    /// Waits until every watch has listed once.
     pub async fn ready(&self) {
-        let _ = tokio::join!(
-            self.bookstores.wait_until_ready(),
-            self.deployments.wait_until_ready(),
-            self.services.wait_until_ready(),
-            self.autoscalers.wait_until_ready(),
-            self.secrets.wait_until_ready(),
-            self.deployment_names.wait_until_ready(),
-            self.service_names.wait_until_ready(),
-            self.autoscaler_names.wait_until_ready(),
-            self.secret_names.wait_until_ready(),
+        tokio::join!(
+            listed(&self.bookstores),
+            listed(&self.deployments),
+            listed(&self.services),
+            listed(&self.autoscalers),
+            listed(&self.secrets),
+            listed(&self.deployment_names),
+            listed(&self.service_names),
+            listed(&self.autoscaler_names),
+            listed(&self.secret_names),
         );
     }
 
@@ -103,5 +117,54 @@ impl Caches {
     pub fn secret_version(&self, namespace: &str, name: &str) -> Option<String> {
         self.named::<Secret>(namespace, name)
             .map(|meta| meta.metadata.resource_version.clone().unwrap_or_default())
+    }
+}
+
+/// How often a wait for a store's first listing looks again.
+const LISTED_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Waits until `store` has listed once. kube-runtime's readiness signal wakes only the last of
+/// several waiters (a oneshot channel's single waker): the controller waits on the Bookstore store
+/// too, and a waiter it overtook slept forever (seen on a fresh install). Waiting in short rounds,
+/// each of which looks again, cannot miss it.
+async fn listed<K>(store: &Store<K>)
+where
+    K: Resource + Clone,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    while tokio::time::timeout(LISTED_POLL, store.wait_until_ready())
+        .await
+        .is_err()
+    {}
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures_util::FutureExt;
+    use kube::runtime::{reflector, watcher};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_waiter_overtaken_by_another_still_sees_the_store_listed() {
+        let (store, mut writer) = reflector::store::<Bookstore>();
+        // Ours waits first (its task polls it once and sleeps)...
+        let ours = tokio::spawn({
+            let store = store.clone();
+            async move { listed(&store).await }
+        });
+        tokio::task::yield_now().await;
+        // ...then the controller's wait takes the only waker.
+        let mut theirs = Box::pin(store.wait_until_ready());
+        assert!((&mut theirs).now_or_never().is_none());
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        assert!(theirs.await.is_ok());
+        tokio::time::timeout(Duration::from_secs(2), ours)
+            .await
+            .expect("not left asleep")
+            .expect("no panic");
     }
 }

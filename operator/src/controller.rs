@@ -12,7 +12,7 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{Pod, PodStatus, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, ObjectMeta};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -25,6 +25,7 @@ use serde_json::json;
 use crate::cache::Caches;
 use crate::children::MANAGER;
 use crate::crd::Bookstore;
+use crate::database_probe;
 use crate::metrics::Metrics;
 use crate::reconcile::{Context, RESYNC, error_policy, reconcile};
 
@@ -90,6 +91,7 @@ pub struct Watches {
     service_names: Triggers<PartialObjectMeta<Service>>,
     autoscaler_names: Triggers<PartialObjectMeta<HorizontalPodAutoscaler>>,
     secret_names: Triggers<PartialObjectMeta<Secret>>,
+    pods: BoxStream<'static, ()>,
 }
 
 /// Sets up every watch and the caches they fill.
@@ -105,6 +107,7 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
     let (service_names, service_names_writer) = reflector::store();
     let (autoscaler_names, autoscaler_names_writer) = reflector::store();
     let (secret_names, secret_names_writer) = reflector::store();
+    let (pods, pods_writer) = reflector::store();
     let caches = Caches {
         bookstores,
         deployments,
@@ -115,6 +118,7 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
         service_names,
         autoscaler_names,
         secret_names,
+        pods,
     };
     let watches = Watches {
         bookstores: triggers(
@@ -166,6 +170,11 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
         service_names: names(client, service_names_writer, metrics),
         autoscaler_names: names(client, autoscaler_names_writer, metrics),
         secret_names: names(client, secret_names_writer, metrics),
+        pods: reflected(
+            watcher(Api::<Pod>::all(client.clone()), labelled()).modify(keep_pod_address),
+            pods_writer,
+            metrics,
+        ),
     };
     (caches, watches)
 }
@@ -218,6 +227,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let bookstores = context.caches.bookstores.clone();
+    let (database_changed, database_changes) = tokio::sync::mpsc::unbounded_channel();
+    let mut database_changes = database_changes;
+    let prober = database_probe::run(
+        bookstores.clone(),
+        context.caches.pods.clone(),
+        &context.database_reports,
+        database_changed,
+    );
     let cache = || bookstores.clone();
     let (for_deployments, for_services, for_autoscalers, for_secrets) =
         (cache(), cache(), cache(), cache());
@@ -250,6 +267,10 @@ pub async fn run(
             ));
             concerned
         })
+        // What the pods say of their database changed.
+        .reconcile_on(futures_util::stream::poll_fn(move |cx| {
+            database_changes.poll_recv(cx)
+        }))
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, Arc::clone(&context))
         .for_each(|result| async move {
@@ -261,6 +282,10 @@ pub async fn run(
                 Err(controller::Error::ObjectNotFound(object)) => {
                     tracing::debug!(%object, "gone before it was reconciled");
                 }
+                Err(controller::Error::QueueError(error)) => tracing::warn!(
+                    error = crate::error::watch_message(&error),
+                    "controller error"
+                ),
                 Err(error) => tracing::warn!(error = %error, "controller error"),
             }
         });
@@ -271,9 +296,12 @@ pub async fn run(
             context.prune();
         }
     };
+    let pods = watches.pods.for_each(|()| std::future::ready(()));
     tokio::select! {
         () = controller => {}
         () = janitor => {}
+        () = pods => {}
+        () = prober => {}
     }
 }
 
@@ -321,7 +349,7 @@ where
                     Some(Ok(object))
                 }
                 Err(error) => {
-                    tracing::warn!(resource = %resource, error = %error, "watch failed; retrying");
+                    tracing::warn!(resource = %resource, error = crate::error::watch_message(&error), "watch failed; retrying");
                     metrics.observe_watch_error(&resource);
                     None
                 }
@@ -329,6 +357,55 @@ where
             std::future::ready(trigger)
         })
         .boxed()
+}
+
+/// Reflects a watch into its cache, without triggering anything. Watch errors are retried with
+/// backoff, and reported.
+fn reflected<K>(
+    events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+    writer: reflector::store::Writer<K>,
+    metrics: &Arc<Metrics>,
+) -> BoxStream<'static, ()>
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    let metrics = Arc::clone(metrics);
+    let resource = K::plural(&()).into_owned();
+    reflector::reflector(writer, events.default_backoff())
+        .filter_map(move |event| {
+            if let Err(error) = event {
+                tracing::warn!(resource = %resource, error = crate::error::watch_message(&error), "watch failed; retrying");
+                metrics.observe_watch_error(&resource);
+            }
+            std::future::ready(None)
+        })
+        .boxed()
+}
+
+/// A pod keeps what `database_probe` reads: name, namespace, the instance label, whether it is
+/// going away, its address and its Ready condition.
+fn keep_pod_address(pod: &mut Pod) {
+    let meta = &mut pod.metadata;
+    *meta = ObjectMeta {
+        name: meta.name.take(),
+        namespace: meta.namespace.take(),
+        uid: meta.uid.take(),
+        resource_version: meta.resource_version.take(),
+        deletion_timestamp: meta.deletion_timestamp.take(),
+        labels: meta.labels.take().map(|mut labels| {
+            labels.retain(|key, _| key == "app.kubernetes.io/instance");
+            labels
+        }),
+        ..ObjectMeta::default()
+    };
+    pod.spec = None;
+    pod.status = pod.status.take().map(|status| PodStatus {
+        pod_ip: status.pod_ip,
+        conditions: status
+            .conditions
+            .map(|c| c.into_iter().filter(|c| c.type_ == "Ready").collect()),
+        ..PodStatus::default()
+    });
 }
 
 fn identify<K: Resource>(object: &K) -> u64 {
@@ -371,7 +448,8 @@ fn deployment_relevance(deployment: &Deployment) -> u64 {
             s.observed_generation,
             s.replicas,
             s.ready_replicas,
-            s.updated_replicas
+            s.updated_replicas,
+            s.available_replicas
         ])),
         failures,
     ]))

@@ -25,6 +25,10 @@ pub enum Error {
     },
     #[error("the Bookstore has no namespace")]
     NotNamespaced,
+    #[error(
+        "the operator's watches have not listed every object yet after {0:?} (see its watch errors and its RBAC)"
+    )]
+    CachesNotSynced(std::time::Duration),
 }
 
 impl Error {
@@ -45,14 +49,28 @@ impl Error {
             Self::AdoptionRefused(_) => "AdoptionRefused",
             Self::Kube { source, .. } => kube_reason(source),
             Self::NotNamespaced => "NotNamespaced",
+            Self::CachesNotSynced(_) => "CachesNotSynced",
         }
     }
 }
 
-/// What the API server said, or why it could not be asked.
-fn api_message(error: &kube::Error) -> String {
+/// What the API server said, or why it could not be asked: plain text for people and logs (a
+/// `kube::Error::Api` displays the whole status as Rust debug text).
+pub fn api_message(error: &kube::Error) -> String {
     match error {
         kube::Error::Api(status) => status.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A watch's failure, as plain text.
+pub fn watch_message(error: &kube::runtime::watcher::Error) -> String {
+    use kube::runtime::watcher::Error as E;
+    match error {
+        E::InitialListFailed(e) => format!("listing failed: {}", api_message(e)),
+        E::WatchStartFailed(e) => format!("starting the watch failed: {}", api_message(e)),
+        E::WatchFailed(e) => format!("the watch failed: {}", api_message(e)),
+        E::WatchError(status) => format!("the watch ended: {}", status.message),
         other => other.to_string(),
     }
 }

@@ -7,6 +7,8 @@
 //! could not renew for `RENEW_DEADLINE` (shorter than `LEASE_DURATION`): cut off from the API
 //! server, it stops before anyone else may take over.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
@@ -30,7 +32,7 @@ pub enum LeaderError {
         "not allowed to use Leases in namespace {namespace:?} ({message}): grant get, create and update on leases there (deploy/operator/rbac), or run with --leader-election=false"
     )]
     Forbidden { namespace: String, message: String },
-    #[error("the leader election failed: {0}")]
+    #[error("the leader election failed: {}", crate::error::api_message(.0))]
     Api(kube::Error),
 }
 
@@ -48,6 +50,8 @@ pub struct Candidate {
     name: String,
     identity: String,
     seen: Option<Seen>,
+    /// Set once the Lease has been read: this candidate can take over when the leader goes.
+    in_contact: Option<Arc<AtomicBool>>,
 }
 
 impl Candidate {
@@ -58,6 +62,15 @@ impl Candidate {
             name: name.to_owned(),
             identity: identity.to_owned(),
             seen: None,
+            in_contact: None,
+        }
+    }
+
+    /// `flag` is set once this candidate has read the Lease (a standby's readiness).
+    pub fn reporting_contact(self, flag: Arc<AtomicBool>) -> Self {
+        Self {
+            in_contact: Some(flag),
+            ..self
         }
     }
 
@@ -66,7 +79,11 @@ impl Candidate {
     pub async fn lead(mut self) -> Result<Leadership, LeaderError> {
         tracing::info!(lease = %self.name, namespace = %self.namespace, identity = %self.identity, "waiting for leadership");
         loop {
-            match self.try_acquire_or_renew().await {
+            let attempt = self.try_acquire_or_renew().await;
+            if let (Ok(_), Some(flag)) = (&attempt, &self.in_contact) {
+                flag.store(true, Ordering::Release);
+            }
+            match attempt {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(error) => {
@@ -122,7 +139,10 @@ impl Candidate {
                 Ok(Ok(true)) => renewed = attempt,
                 Ok(Ok(false)) => break "another candidate holds the Lease".to_owned(),
                 Ok(Err(error)) => {
-                    tracing::warn!(error = %error, "could not renew the Lease; retrying");
+                    tracing::warn!(
+                        error = crate::error::api_message(&error),
+                        "could not renew the Lease; retrying"
+                    );
                 }
                 Err(_) => break format!("could not renew the Lease within {RENEW_DEADLINE:?}"),
             }
@@ -266,7 +286,10 @@ impl Candidate {
             .await
         {
             Ok(_) => tracing::info!(lease = %self.name, "released the Lease"),
-            Err(error) => tracing::warn!(error = %error, "could not release the Lease"),
+            Err(error) => tracing::warn!(
+                error = crate::error::api_message(&error),
+                "could not release the Lease"
+            ),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod children;
 pub mod compare;
 pub mod controller;
 pub mod crd;
+pub mod database_probe;
 pub mod error;
 pub mod inputs;
 pub mod leader;

@@ -144,7 +144,16 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let http = tokio::spawn(server::serve(listener, state, async {
         let _ = http_stopped.await;
     }));
-    ready.store(true, Ordering::Release);
+    // Ready: a standby once it has read the Lease (it can take over), the leader once every
+    // cache has listed (it can reconcile).
+    let caches_synced = {
+        let (caches, ready) = (caches.clone(), Arc::clone(&ready));
+        async move {
+            caches.ready().await;
+            ready.store(true, Ordering::Release);
+            tracing::info!("caches synced");
+        }
+    };
 
     let reporter = Reporter {
         controller: "bookstore-operator".to_owned(),
@@ -168,7 +177,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
         let namespace = args
             .lease_namespace
             .unwrap_or_else(|| client.default_namespace().to_owned());
-        let candidate = Candidate::new(client.clone(), &namespace, &args.lease_name, &identity);
+        let candidate = Candidate::new(client.clone(), &namespace, &args.lease_name, &identity)
+            .reporting_contact(Arc::clone(&ready));
         tokio::select! {
             led = candidate.lead() => Some(led.map_err(|e| e.to_string())?),
             () = &mut signal => return Ok(()),
@@ -177,6 +187,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
         None
     };
     metrics.set_leader(true);
+    ready.store(false, Ordering::Release);
+    let synced = tokio::spawn(caches_synced);
     let mut controller = tokio::spawn(controller);
     let lost = async {
         match leadership.as_mut() {
@@ -205,6 +217,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     {
         leadership.release().await;
     }
+    synced.abort();
     metrics.set_leader(false);
     let _ = stop_http.send(());
     let _ = http.await;

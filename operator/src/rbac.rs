@@ -51,6 +51,12 @@ pub const CLUSTER_RULES: &[(&str, &[&str], &[&str], &str)] = &[
         "read the Secrets a Bookstore references (password, write tokens); watch Secrets' metadata; apply, watch and remove <name>-db",
     ),
     (
+        "",
+        &["pods"],
+        &["get", "list", "watch"],
+        "find the API pods, to ask one of each Bookstore whether its database answers",
+    ),
+    (
         "events.k8s.io",
         &["events"],
         &["create", "patch"],

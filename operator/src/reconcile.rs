@@ -10,12 +10,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Client, Resource, ResourceExt};
 
 use crate::apply::{self, Applied};
 use crate::cache::Caches;
 use crate::children::{self, MANAGER};
 use crate::crd::{Bookstore, BookstoreStatus};
+use crate::database_probe::DatabaseReports;
 use crate::error::Error;
 use crate::inputs::SecretValues;
 use crate::metrics::Metrics;
@@ -33,6 +35,8 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub caches: Caches,
+    /// What the API pods last said of their database (`database_probe`).
+    pub database_reports: DatabaseReports,
     secret_values: SecretValues,
     /// Per Bookstore uid: consecutive failures (for the retry backoff).
     failures: Mutex<HashMap<String, u32>>,
@@ -55,6 +59,7 @@ impl Context {
             recorder,
             metrics,
             caches,
+            database_reports: DatabaseReports::default(),
             secret_values: SecretValues::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
@@ -147,7 +152,7 @@ fn jittered(base: Duration) -> Duration {
 
 async fn reconcile_bookstore(bookstore: &Bookstore, context: &Context) -> Result<(), Error> {
     let namespace = bookstore.namespace().ok_or(Error::NotNamespaced)?;
-    context.caches.ready().await;
+    context.caches.synced().await?;
     let outcome = converge(bookstore, context, &namespace).await;
     let applied = outcome.as_ref().ok();
     // What stands now: as just applied, else as cached.
@@ -161,21 +166,37 @@ async fn reconcile_bookstore(bookstore: &Bookstore, context: &Context) -> Result
 
     let problem = match &outcome {
         Err(error) => Some(Problem::from(error)),
-        Ok(_) => deployment.as_deref().and_then(status::pod_creation_problem),
+        Ok(_) => deployment
+            .as_deref()
+            .and_then(status::pod_creation_problem)
+            .or_else(|| {
+                let report = context
+                    .database_reports
+                    .get(&ObjectRef::from_obj(bookstore))?;
+                status::database_problem(bookstore, &report)
+            }),
     };
     let previous = context.latest_status(bookstore);
     // One Warning per problem (not per retry), and a Normal Event for what was written.
     let warning = problem
         .as_ref()
         .filter(|problem| !status::reports(previous.as_ref(), problem));
+    let recovered = status::reported_problem(previous.as_ref())
+        .filter(|_| problem.is_none())
+        .map(|reason| format!("no longer {reason}"));
     let changes = applied.map(|a| &a.changes).filter(|c| !c.is_empty());
     let observed = Observed {
         deployment: deployment.as_deref(),
         service: service.as_deref(),
         problem: problem.clone(),
     };
-    let (written, (), ()) = tokio::join!(
+    let (written, (), (), ()) = tokio::join!(
         write_status(context, &namespace, bookstore, previous, &observed),
+        async {
+            if let Some(note) = &recovered {
+                publish(context, bookstore, EventType::Normal, "Recovered", note).await;
+            }
+        },
         async {
             if let Some(problem) = warning {
                 let reason = problem.reason;
@@ -246,7 +267,12 @@ async fn write_status(
                 e,
             )
         })?;
-    tracing::info!(ready = ?status::ready_condition(&status).map(|c| &c.status), "status updated");
+    let ready = status::ready_condition(&status);
+    tracing::info!(
+        ready = ready.map_or("Unknown", |c| c.status.as_str()),
+        reason = ready.map_or("", |c| c.reason.as_str()),
+        "status updated"
+    );
     lock(&context.written).insert(
         key(bookstore),
         Written {
@@ -277,7 +303,10 @@ async fn publish(
         .publish(&event, &bookstore.object_ref(&()))
         .await
     {
-        tracing::warn!(error = %error, "could not record an Event");
+        tracing::warn!(
+            error = crate::error::api_message(&error),
+            "could not record an Event"
+        );
     }
 }
 

@@ -67,12 +67,13 @@ pub const AUTOSCALING_NEEDS_CPU_REQUEST: CelRule = CelRule {
     message: "must request CPU (requests.cpu, or limits.cpu) while autoscaling is enabled: the autoscaler's target is a percentage of it",
 };
 
-/// 8080 is `children::API_PORT` (a test keeps them equal).
+/// 8080 and 8081 are `children::API_PORT` and `children::API_METRICS_PORT` (a test keeps them
+/// equal).
 pub const NODE_EXPORTER_PORT_FREE: CelRule = CelRule {
-    rule: "!self.enabled || self.port != 8080",
+    rule: "!self.enabled || (self.port != 8080 && self.port != 8081)",
     attached_to: "spec.monitoring.nodeExporter",
     field_path: ".port",
-    message: "must differ from the API's port 8080",
+    message: "must differ from the API's ports 8080 and 8081",
 };
 
 /// Secure by default: a catalogue with a database, published on a load balancer, is not open to
@@ -107,10 +108,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_node_exporter_rule_names_the_api_port() {
-        let port = crate::children::API_PORT.to_string();
-        assert!(NODE_EXPORTER_PORT_FREE.rule.ends_with(&port));
-        assert!(NODE_EXPORTER_PORT_FREE.message.ends_with(&port));
+    fn the_node_exporter_rule_names_the_api_ports() {
+        for port in [crate::children::API_PORT, crate::children::API_METRICS_PORT] {
+            let port = port.to_string();
+            assert!(NODE_EXPORTER_PORT_FREE.rule.contains(&format!("!= {port}")));
+            assert!(NODE_EXPORTER_PORT_FREE.message.contains(&port));
+        }
     }
 
     #[test]

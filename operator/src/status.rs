@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::ResourceExt;
 
 use crate::crd::{Bookstore, BookstoreStatus, ServiceType};
+use crate::database_probe::DatabaseReport;
 use crate::error::Error;
 
 pub const READY: &str = "Ready";
@@ -50,6 +51,30 @@ pub fn pod_creation_problem(deployment: &Deployment) -> Option<Problem> {
     })
 }
 
+/// The API pods cannot reach the database (a pod's own report, `database_probe`).
+pub fn database_problem(bookstore: &Bookstore, report: &DatabaseReport) -> Option<Problem> {
+    if report.reachable {
+        return None;
+    }
+    let database = bookstore.database()?;
+    Some(Problem {
+        reason: "DatabaseUnreachable",
+        message: format!(
+            "the API pods report that their database {}:{} does not answer: requests get 503 until it does",
+            database.host, database.port
+        ),
+    })
+}
+
+/// The reason of the problem `status` reports, if any (a Bookstore that recovers from it gets a
+/// Normal Event).
+pub fn reported_problem(status: Option<&BookstoreStatus>) -> Option<&str> {
+    status
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == DEGRADED))
+        .filter(|c| c.status == "True")
+        .map(|c| c.reason.as_str())
+}
+
 /// Whether `status` already reports `problem` (so it needs no new Warning Event).
 pub fn reports(status: Option<&BookstoreStatus>, problem: &Problem) -> bool {
     status
@@ -91,11 +116,16 @@ pub fn compute(
         .unwrap_or(deployment_status.replicas.unwrap_or(0));
     let ready = deployment_status.ready_replicas.unwrap_or(0);
     let updated = deployment_status.updated_replicas.unwrap_or(0);
+    let available = deployment_status.available_replicas.unwrap_or(0);
+    // As `kubectl rollout status` judges it: the newest spec observed, every pod of the new
+    // template, none of an old one left, and all of them available.
     let rolled_out = observed.deployment.is_some()
-        && updated >= desired
-        && ready >= desired
         && deployment_status.observed_generation
-            >= observed.deployment.and_then(|d| d.metadata.generation);
+            >= observed.deployment.and_then(|d| d.metadata.generation)
+        && updated >= desired
+        && deployment_status.replicas.unwrap_or(0) == updated
+        && available >= updated
+        && ready >= desired;
 
     let condition = |type_: &str, status: bool, reason: &str, message: String| {
         let status = if status { "True" } else { "False" };
@@ -229,6 +259,7 @@ mod tests {
                 observed_generation: Some(1),
                 replicas: Some(replicas),
                 ready_replicas: Some(ready),
+                available_replicas: Some(ready),
                 updated_replicas: Some(replicas),
                 ..Default::default()
             }),
@@ -276,6 +307,51 @@ mod tests {
         assert_eq!(status.url.as_deref(), Some("http://abc.elb.amazonaws.com"));
         assert_eq!(status.observed_generation, Some(3));
         assert_eq!(status.database.as_deref(), Some("external"));
+    }
+
+    #[test]
+    fn a_rollout_is_complete_only_once_no_old_pod_is_left() {
+        let shop = bookstore(with_database());
+        let status_of = |deployment: &Deployment| {
+            compute(
+                &shop,
+                None,
+                &Observed {
+                    deployment: Some(deployment),
+                    ..Default::default()
+                },
+                &time(1),
+            )
+        };
+        let mut rolling = deployment(2, 3);
+        let figures = rolling.status.as_mut().expect("status");
+        // Two new pods ready, the surge's old pod still running.
+        figures.replicas = Some(3);
+        figures.updated_replicas = Some(2);
+        let status = status_of(&rolling);
+        assert_eq!(condition(&status, PROGRESSING).reason, "RollingOut");
+        assert_eq!(condition(&status, READY).status, "False");
+
+        let mut unavailable = deployment(2, 2);
+        unavailable
+            .status
+            .as_mut()
+            .expect("status")
+            .available_replicas = Some(1);
+        assert_eq!(
+            condition(&status_of(&unavailable), PROGRESSING).reason,
+            "RollingOut"
+        );
+        let mut unobserved = deployment(2, 2);
+        unobserved.metadata.generation = Some(2);
+        assert_eq!(
+            condition(&status_of(&unobserved), PROGRESSING).reason,
+            "RollingOut"
+        );
+        assert_eq!(
+            condition(&status_of(&deployment(2, 2)), PROGRESSING).reason,
+            "RolloutComplete"
+        );
     }
 
     #[test]

@@ -97,7 +97,9 @@ fn check_spec(spec: &BookstoreSpec, found: &mut Violations) {
     found.range(exporter.port, 1, 65535, "spec.monitoring.nodeExporter.port");
     found.rule(
         &rules::NODE_EXPORTER_PORT_FREE,
-        !exporter.enabled || exporter.port != crate::children::API_PORT,
+        !exporter.enabled
+            || ![crate::children::API_PORT, crate::children::API_METRICS_PORT]
+                .contains(&exporter.port),
     );
     let auth = &spec.auth;
     found.rule(
@@ -238,13 +240,17 @@ mod tests {
     }
 
     #[test]
-    fn the_node_exporter_cannot_take_the_api_port() {
+    fn the_node_exporter_cannot_take_the_api_ports() {
         let mut spec = with_database();
-        spec["monitoring"] = serde_json::json!({"nodeExporter": {"port": 8080}});
-        assert_eq!(
-            violations(spec.clone()),
-            ["spec.monitoring.nodeExporter.port: must differ from the API's port 8080"]
-        );
+        for port in [8080, 8081] {
+            spec["monitoring"] = serde_json::json!({"nodeExporter": {"port": port}});
+            assert_eq!(
+                violations(spec.clone()),
+                [
+                    "spec.monitoring.nodeExporter.port: must differ from the API's ports 8080 and 8081"
+                ]
+            );
+        }
         spec["monitoring"] = serde_json::json!({"nodeExporter": {"port": 8080, "enabled": false}});
         assert!(violations(spec).is_empty());
     }

@@ -59,6 +59,7 @@ fn the_rbac_grants_what_the_code_uses_and_nothing_cluster_wide_on_leases() {
             "/services: get,list,watch,create,patch",
             "autoscaling/horizontalpodautoscalers: get,list,watch,create,patch,delete",
             "/secrets: get,list,watch,create,patch,delete",
+            "/pods: get,list,watch",
             "events.k8s.io/events: create,patch",
         ]
     );

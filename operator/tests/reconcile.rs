@@ -297,6 +297,7 @@ impl World {
             services: listed(self.services),
             autoscalers: listed(self.autoscalers),
             secrets: listed(self.secrets),
+            pods: listed(Vec::new()),
         }
     }
 }
@@ -338,7 +339,8 @@ fn rds_spec() -> Value {
 
 fn deployment_with_status(body: Value, ready: i32) -> Value {
     let mut deployment = stored(body);
-    deployment["status"] = json!({"observedGeneration": 1, "replicas": 2, "readyReplicas": ready, "updatedReplicas": 2});
+    deployment["status"] = json!({"observedGeneration": 1, "replicas": 2, "readyReplicas": ready,
+                                  "availableReplicas": ready, "updatedReplicas": 2});
     deployment
 }
 
@@ -460,27 +462,27 @@ async fn first_reconcile_creates_every_child_then_reports() {
     };
     let expectations = in_order(vec![
         vec![reads_password()],
-        // No name is taken (the metadata caches say so): nothing to look up first, and the
-        // four children are applied at once.
+        // No name is taken (the metadata caches say so): nothing to look up first. The Secret
+        // goes first (the pods read it when they start), then the three others at once.
+        vec![expect(Method::PATCH, SECRET_PATH, |body| {
+            assert_eq!(body["kind"], "Secret");
+            assert_eq!(
+                body["data"]["DB_PASSWORD"], "czNjcmV0",
+                "the password is copied"
+            );
+            assert_eq!(body["data"]["DB_HOST"], "ZGIucmRzLmFtYXpvbmF3cy5jb20=");
+            let owner = &body["metadata"]["ownerReferences"][0];
+            assert_eq!(
+                (
+                    &owner["uid"],
+                    &owner["controller"],
+                    &owner["blockOwnerDeletion"]
+                ),
+                (&json!("shop-uid"), &json!(true), &json!(true))
+            );
+            (StatusCode::OK, stored(body))
+        })],
         at_once(vec![
-            expect(Method::PATCH, SECRET_PATH, |body| {
-                assert_eq!(body["kind"], "Secret");
-                assert_eq!(
-                    body["data"]["DB_PASSWORD"], "czNjcmV0",
-                    "the password is copied"
-                );
-                assert_eq!(body["data"]["DB_HOST"], "ZGIucmRzLmFtYXpvbmF3cy5jb20=");
-                let owner = &body["metadata"]["ownerReferences"][0];
-                assert_eq!(
-                    (
-                        &owner["uid"],
-                        &owner["controller"],
-                        &owner["blockOwnerDeletion"]
-                    ),
-                    (&json!("shop-uid"), &json!(true), &json!(true))
-                );
-                (StatusCode::OK, stored(body))
-            }),
             expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
                 assert!(
                     body["spec"].get("replicas").is_none(),
@@ -974,4 +976,100 @@ async fn a_token_too_short_for_the_api_is_refused_before_any_pod_rolls() {
     ]);
     let (result, _) = run(world, bookstore(with_write_token(rds_spec())), expectations).await;
     assert_eq!(result.expect_err("fails").reason(), "WriteTokenInvalid");
+}
+
+#[tokio::test]
+async fn a_failed_secret_write_leaves_the_deployment_alone_until_it_succeeds() {
+    let shop = bookstore(rds_spec());
+    let (world, deployment, service) = converged(&shop);
+    let shop = settled(shop, &deployment, &service);
+    // A new password ("n3w" in base64): the Secret and the pods' digest change.
+    let expectations = in_order(vec![
+        vec![expect(Method::GET, PASSWORD_PATH, |_| {
+            (
+                StatusCode::OK,
+                json!({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": "db-password", "namespace": NS, "resourceVersion": "8"},
+                       "data": {"password": "bjN3"}}),
+            )
+        })],
+        vec![expect(Method::PATCH, SECRET_PATH, |body| {
+            assert_eq!(body["data"]["DB_PASSWORD"], "bjN3");
+            failure(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "etcdserver: request timed out",
+            )
+        })],
+        // No Deployment apply: its new pods would start on the old password, and nothing
+        // would roll them again once the Secret is written.
+        at_once(vec![
+            event("Warning", "KubernetesApiError", |note| {
+                assert!(note.contains("Secret books/shop-db"), "{note}")
+            }),
+            status_write(|status| {
+                assert_eq!(
+                    condition(status, "Degraded")["reason"],
+                    "KubernetesApiError"
+                );
+            }),
+        ]),
+    ]);
+    let (result, _) = run(world, shop, expectations).await;
+    assert!(result.is_err(), "retried: {result:?}");
+}
+
+#[tokio::test]
+async fn pods_that_cannot_reach_their_database_make_it_the_reason_until_it_returns() {
+    use bookstore_operator::database_probe::DatabaseReport;
+    use kube::runtime::reflector::ObjectRef;
+    let shop = bookstore(rds_spec());
+    let (world, deployment, service) = converged(&shop);
+    let shop = settled(shop, &deployment, &service);
+    let (context, handle) = context(world);
+    let report = |reachable| DatabaseReport {
+        reachable,
+        pod: "shop-7d9f-abcde".into(),
+    };
+    let key = ObjectRef::from_obj(&shop);
+    context.database_reports.record(key.clone(), report(false));
+    let outage = in_order(vec![
+        vec![reads_password()],
+        at_once(vec![
+            event("Warning", "DatabaseUnreachable", |note| {
+                assert!(note.contains("db.rds.amazonaws.com:3306"), "{note}");
+            }),
+            status_write(|status| {
+                let ready = condition(status, "Ready");
+                assert_eq!(
+                    (&ready["status"], &ready["reason"]),
+                    (&json!("False"), &json!("DatabaseUnreachable"))
+                );
+                assert_eq!(condition(status, "Degraded")["status"], "True");
+                assert_eq!(
+                    status["readyReplicas"], 2,
+                    "the pods stay ready: they answer 503"
+                );
+            }),
+        ]),
+    ]);
+    let (result, handle) = run_with(&context, handle, shop.clone(), outage).await;
+    assert!(result.is_ok(), "not an error of the operator's: {result:?}");
+
+    // The same report again (another reconcile, say): nothing new to write or say.
+    let (result, handle) = run_with(&context, handle, shop.clone(), Vec::new()).await;
+    assert!(result.is_ok(), "{result:?}");
+
+    context.database_reports.record(key, report(true));
+    let recovery = vec![at_once(vec![
+        event("Normal", "Recovered", |note| {
+            assert_eq!(note, "no longer DatabaseUnreachable")
+        }),
+        status_write(|status| {
+            assert_eq!(condition(status, "Ready")["status"], "True");
+            assert_eq!(condition(status, "Degraded")["status"], "False");
+        }),
+    ])];
+    let (result, _) = run_with(&context, handle, shop, in_order(recovery)).await;
+    assert!(result.is_ok(), "{result:?}");
 }

@@ -7,8 +7,9 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
-    HTTPGetAction, KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile,
-    Secret, SecretEnvSource, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+    HTTPGetAction, KeyToPath, Lifecycle, LifecycleHandler, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, SeccompProfile, Secret, SecretEnvSource, SecretVolumeSource,
+    SecurityContext, SleepAction, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -19,6 +20,12 @@ use crate::crd::{Bookstore, NodeExporter, SecretKeyRef};
 
 /// The port bookstore-api listens on.
 pub const API_PORT: i32 = 8080;
+/// Its probes and metrics (`METRICS_ADDR`): apart from the API, so that the Service, which
+/// publishes `API_PORT` only, does not put them on the load balancer.
+pub const API_METRICS_PORT: i32 = 8081;
+/// A terminating pod keeps serving this long before it is told to stop: the time the endpoint
+/// controller and every node's kube-proxy take to send new connections elsewhere.
+const PRE_STOP_SECONDS: i64 = 5;
 /// Pod-template annotation with a digest of the DB Secret: a new password rolls the pods.
 pub const DB_SECRET_HASH_ANNOTATION: &str = "bookstore.dev/db-secret-sha256";
 /// Pod-template annotation with a digest of the write tokens: new tokens roll the pods (which
@@ -26,6 +33,7 @@ pub const DB_SECRET_HASH_ANNOTATION: &str = "bookstore.dev/db-secret-sha256";
 pub const WRITE_TOKEN_HASH_ANNOTATION: &str = "bookstore.dev/write-token-sha256";
 /// Where the API reads its write tokens: the referenced key of the token Secret, mounted.
 pub const WRITE_TOKEN_FILE: &str = "/etc/bookstore/auth/write-tokens";
+const METRICS_PORT_NAME: &str = "metrics";
 const WRITE_TOKEN_VOLUME: &str = "write-tokens";
 const WRITE_TOKEN_DIR: &str = "/etc/bookstore/auth";
 const WRITE_TOKEN_FILE_NAME: &str = "write-tokens";
@@ -106,8 +114,12 @@ pub fn deployment(
                     containers,
                     volumes: non_empty(volumes),
                     automount_service_account_token: Some(false),
-                    // Longer than the API's own 30 s drain.
-                    termination_grace_period_seconds: Some(40),
+                    // Service links put every Service of the namespace into the environment:
+                    // one named `db` would set DB_PORT=tcp://..., which the API cannot parse.
+                    enable_service_links: Some(false),
+                    // The pre-stop wait, then the API's own drain (its connections closing, then
+                    // what is in flight: SHUTDOWN_TIMEOUT_SECS, 30 s at most).
+                    termination_grace_period_seconds: Some(45),
                     security_context: Some(PodSecurityContext {
                         run_as_non_root: Some(true),
                         run_as_user: Some(RUN_AS_USER),
@@ -183,6 +195,7 @@ fn api_container(
     let spec = &bookstore.spec;
     let mut env = vec![
         env_var("BIND_ADDR", &format!("0.0.0.0:{API_PORT}")),
+        env_var("METRICS_ADDR", &format!("0.0.0.0:{API_METRICS_PORT}")),
         env_var("LOG_FORMAT", "json"),
     ];
     let mut mounts = Vec::new();
@@ -213,27 +226,35 @@ fn api_container(
             }
         }
     }
-    let probe = |path: &str, period: i32| Probe {
+    let probe = |path: &str, period: i32, failures: i32| Probe {
         http_get: Some(HTTPGetAction {
             path: Some(path.to_owned()),
-            port: IntOrString::String("http".to_owned()),
+            port: IntOrString::String(METRICS_PORT_NAME.to_owned()),
             ..HTTPGetAction::default()
         }),
         period_seconds: Some(period),
         timeout_seconds: Some(3),
-        failure_threshold: Some(3),
+        failure_threshold: Some(failures),
         ..Probe::default()
     };
     Container {
         name: "api".to_owned(),
         image: Some(spec.image.clone()),
         image_pull_policy: Some(spec.image_pull_policy.as_str().to_owned()),
-        ports: Some(vec![ContainerPort {
-            name: Some("http".to_owned()),
-            container_port: API_PORT,
-            protocol: Some("TCP".to_owned()),
-            ..ContainerPort::default()
-        }]),
+        ports: Some(vec![
+            ContainerPort {
+                name: Some("http".to_owned()),
+                container_port: API_PORT,
+                protocol: Some("TCP".to_owned()),
+                ..ContainerPort::default()
+            },
+            ContainerPort {
+                name: Some(METRICS_PORT_NAME.to_owned()),
+                container_port: API_METRICS_PORT,
+                protocol: Some("TCP".to_owned()),
+                ..ContainerPort::default()
+            },
+        ]),
         env: Some(merge_env(env, &spec.env)),
         env_from: db_secret.map(|secret| {
             vec![EnvFromSource {
@@ -244,8 +265,19 @@ fn api_container(
                 ..EnvFromSource::default()
             }]
         }),
-        liveness_probe: Some(probe("/healthz", 10)),
-        readiness_probe: Some(probe("/readyz", 5)),
+        liveness_probe: Some(probe("/healthz", 10, 3)),
+        // Often: a new pod takes traffic, and a rollout moves on, soon after it is ready.
+        readiness_probe: Some(probe("/readyz", 2, 2)),
+        // Native sleep (Kubernetes 1.33+): the image has no shell.
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                sleep: Some(SleepAction {
+                    seconds: PRE_STOP_SECONDS,
+                }),
+                ..LifecycleHandler::default()
+            }),
+            ..Lifecycle::default()
+        }),
         resources: Some(spec.resources.clone()),
         security_context: Some(restricted_security_context()),
         volume_mounts: non_empty(mounts),
@@ -280,7 +312,10 @@ fn pod_annotations(
 ) -> BTreeMap<String, String> {
     let mut annotations = BTreeMap::from([
         ("prometheus.io/scrape".to_owned(), "true".to_owned()),
-        ("prometheus.io/port".to_owned(), API_PORT.to_string()),
+        (
+            "prometheus.io/port".to_owned(),
+            API_METRICS_PORT.to_string(),
+        ),
         ("prometheus.io/path".to_owned(), "/metrics".to_owned()),
     ]);
     annotations.extend(bookstore.spec.pod_annotations.clone());
@@ -419,6 +454,50 @@ mod tests {
             k8s_openapi::apimachinery::pkg::api::resource::Quantity("100m".into()),
             "the HPA needs a CPU request"
         );
+    }
+
+    #[test]
+    fn pods_stop_without_dropping_requests_and_keep_probes_off_the_service_port() {
+        let deployment = with_secret(with_database(), b"pw");
+        let api = container(&deployment, "api");
+        let sleep = api
+            .lifecycle
+            .as_ref()
+            .and_then(|l| l.pre_stop.as_ref())
+            .and_then(|h| h.sleep.as_ref())
+            .expect("a native pre-stop sleep: no shell in the image");
+        let pod_spec = pod(&deployment).spec.clone().expect("pod spec");
+        let grace = pod_spec.termination_grace_period_seconds.expect("grace");
+        assert!(
+            sleep.seconds + 30 < grace,
+            "the wait and the API's 30 s drain fit in the grace period"
+        );
+        assert_eq!(pod_spec.enable_service_links, Some(false));
+        let ports: Vec<_> = api
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| (p.name.as_deref(), p.container_port))
+            .collect();
+        assert_eq!(ports, [(Some("http"), 8080), (Some("metrics"), 8081)]);
+        for probe in [&api.liveness_probe, &api.readiness_probe] {
+            let port = probe
+                .as_ref()
+                .and_then(|p| p.http_get.as_ref())
+                .map(|h| h.port.clone());
+            assert_eq!(port, Some(IntOrString::String("metrics".into())));
+        }
+        let env = api.env.clone().expect("env");
+        assert!(
+            env.iter()
+                .any(|e| e.name == "METRICS_ADDR" && e.value.as_deref() == Some("0.0.0.0:8081"))
+        );
+        let annotations = pod(&deployment)
+            .metadata
+            .as_ref()
+            .and_then(|m| m.annotations.clone())
+            .expect("annotations");
+        assert_eq!(annotations["prometheus.io/port"], "8081");
     }
 
     #[test]
@@ -730,6 +809,7 @@ mod tests {
             names,
             [
                 ("BIND_ADDR", "0.0.0.0:8080"),
+                ("METRICS_ADDR", "0.0.0.0:8081"),
                 ("LOG_FORMAT", "pretty"),
                 ("RUST_LOG", "debug")
             ]

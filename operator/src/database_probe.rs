@@ -1,0 +1,256 @@
+//! What the API pods say of their database. Pod readiness does not tell: the API stays ready
+//! through a database outage (every replica shares the database, and a Service without ready pods
+//! refuses connections), answering 503 at once instead. So the leader asks one ready pod of each
+//! Bookstore with a database, every `PROBE_EVERY`, on its metrics port (`GET /readyz` answers
+//! `"database": "reachable"` or `"unreachable"`), and a changed answer triggers a reconcile, whose
+//! status then names the database as the cause.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::rt::TokioIo;
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use kube::runtime::reflector::{ObjectRef, Store};
+use tokio::sync::mpsc;
+
+use crate::children::API_METRICS_PORT;
+use crate::crd::Bookstore;
+
+/// How often each Bookstore's pods are asked.
+pub const PROBE_EVERY: Duration = Duration::from_secs(5);
+/// The longest an answer is waited for (a pod that does not answer tells nothing).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Pods asked at the same time.
+const CONCURRENT_PROBES: usize = 32;
+/// Larger answers are not the API's.
+const LARGEST_ANSWER: usize = 4096;
+
+/// What a pod last said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseReport {
+    pub reachable: bool,
+    /// The pod that said so.
+    pub pod: String,
+}
+
+/// The last report per Bookstore.
+#[derive(Debug, Default)]
+pub struct DatabaseReports {
+    by_bookstore: Mutex<HashMap<ObjectRef<Bookstore>, DatabaseReport>>,
+}
+
+impl DatabaseReports {
+    pub fn get(&self, bookstore: &ObjectRef<Bookstore>) -> Option<DatabaseReport> {
+        self.lock().get(bookstore).cloned()
+    }
+
+    /// Whether the database's state changed (the pod that says so is not a change).
+    pub fn record(&self, bookstore: ObjectRef<Bookstore>, report: DatabaseReport) -> bool {
+        let reachable = report.reachable;
+        let before = self.lock().insert(bookstore, report);
+        before.map(|b| b.reachable) != Some(reachable)
+    }
+
+    fn retain(&self, alive: impl Fn(&ObjectRef<Bookstore>) -> bool) {
+        self.lock().retain(|bookstore, _| alive(bookstore));
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<ObjectRef<Bookstore>, DatabaseReport>> {
+        self.by_bookstore
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A pod's address, if it is ready and not going away.
+fn ready_address(pod: &Pod) -> Option<&str> {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let status = pod.status.as_ref()?;
+    let ready = status
+        .conditions
+        .iter()
+        .flatten()
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    ready.then_some(status.pod_ip.as_deref()?)
+}
+
+/// The ready pods of a Bookstore: name and address.
+pub fn ready_pods(pods: &Store<Pod>, bookstore: &Bookstore) -> Vec<(String, String)> {
+    let namespace = bookstore.namespace();
+    let name = bookstore.name_any();
+    let mut found: Vec<(String, String)> = pods
+        .state()
+        .iter()
+        .filter(|pod| pod.namespace() == namespace)
+        .filter(|pod| pod.labels().get("app.kubernetes.io/instance") == Some(&name))
+        .filter_map(|pod| Some((pod.name_any(), ready_address(pod)?.to_owned())))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Asks, every `PROBE_EVERY`, one ready pod of each Bookstore with a database (a different one
+/// each round), records the answers and sends the Bookstores whose database changed state.
+pub async fn run(
+    bookstores: Store<Bookstore>,
+    pods: Store<Pod>,
+    reports: &DatabaseReports,
+    changed: mpsc::UnboundedSender<ObjectRef<Bookstore>>,
+) {
+    let mut every = tokio::time::interval(PROBE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for round in 0_usize.. {
+        every.tick().await;
+        let targets: Vec<(ObjectRef<Bookstore>, String, String)> = bookstores
+            .state()
+            .iter()
+            .filter(|bookstore| bookstore.database().is_some())
+            .filter_map(|bookstore| {
+                let ready = ready_pods(&pods, bookstore);
+                let (pod, address) = ready.get(round % ready.len().max(1))?.clone();
+                Some((ObjectRef::from_obj(bookstore.as_ref()), pod, address))
+            })
+            .collect();
+        let answers: Vec<_> = futures_util::stream::iter(targets)
+            .map(|(bookstore, pod, address)| async move {
+                let reachable = ask(&address).await;
+                (bookstore, pod, reachable)
+            })
+            .buffer_unordered(CONCURRENT_PROBES)
+            .collect()
+            .await;
+        for (bookstore, pod, reachable) in answers {
+            let Some(reachable) = reachable else { continue };
+            if reports.record(bookstore.clone(), DatabaseReport { reachable, pod }) {
+                let _ = changed.send(bookstore);
+            }
+        }
+        let alive = bookstores.state();
+        reports.retain(|key| {
+            alive
+                .iter()
+                .any(|b| ObjectRef::from_obj(b.as_ref()) == *key)
+        });
+    }
+}
+
+/// `GET http://ADDRESS:8081/readyz`: whether the pod finds its database reachable; `None` when it
+/// does not answer, or is not ready.
+async fn ask(address: &str) -> Option<bool> {
+    let target = format!("{address}:{API_METRICS_PORT}");
+    let answer = async {
+        let stream = tokio::net::TcpStream::connect(&target).await.ok()?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .ok()?;
+        let connection = tokio::spawn(connection);
+        let request = http::Request::get("/readyz")
+            .header(http::header::HOST, &target)
+            .body(Empty::<Bytes>::new())
+            .ok()?;
+        let response = sender.send_request(request).await.ok()?;
+        if response.status() != http::StatusCode::OK {
+            connection.abort();
+            return None;
+        }
+        let body = Limited::new(response.into_body(), LARGEST_ANSWER)
+            .collect()
+            .await
+            .ok()?
+            .to_bytes();
+        connection.abort();
+        database_reachable(&body)
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, answer)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Reads `{"status": "ok", "database": "reachable" | "unreachable"}`.
+fn database_reachable(body: &[u8]) -> Option<bool> {
+    let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match answer.get("database")?.as_str()? {
+        "reachable" => Some(true),
+        "unreachable" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kube::runtime::watcher;
+
+    use super::*;
+
+    #[test]
+    fn the_api_readiness_answer_is_read_strictly() {
+        assert_eq!(
+            database_reachable(br#"{"status":"ok","database":"reachable"}"#),
+            Some(true)
+        );
+        assert_eq!(
+            database_reachable(br#"{"status":"ok","database":"unreachable"}"#),
+            Some(false)
+        );
+        assert_eq!(database_reachable(br#"{"status":"ok"}"#), None);
+        assert_eq!(database_reachable(b"not json"), None);
+    }
+
+    fn pod(name: &str, instance: &str, ip: &str, ready: bool, leaving: bool) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "books",
+                         "labels": {"app.kubernetes.io/instance": instance},
+                         "deletionTimestamp": leaving.then_some("2026-12-03T10:00:00Z")},
+            "status": {"podIP": ip, "conditions": [
+                {"type": "Ready", "status": if ready { "True" } else { "False" }}]}
+        }))
+        .expect("pod")
+    }
+
+    #[test]
+    fn only_ready_pods_of_the_bookstore_that_stay_are_asked() {
+        let (store, mut writer) = kube::runtime::reflector::store::<Pod>();
+        for pod in [
+            pod("shop-b", "shop", "10.0.0.2", true, false),
+            pod("shop-a", "shop", "10.0.0.1", true, false),
+            pod("shop-starting", "shop", "10.0.0.3", false, false),
+            pod("shop-leaving", "shop", "10.0.0.4", true, true),
+            pod("other", "other", "10.0.0.5", true, false),
+        ] {
+            writer.apply_watcher_event(&watcher::Event::Apply(pod));
+        }
+        let shop = crate::children::fixtures::bookstore(crate::children::fixtures::with_database());
+        assert_eq!(
+            ready_pods(&store, &shop),
+            [
+                ("shop-a".to_owned(), "10.0.0.1".to_owned()),
+                ("shop-b".to_owned(), "10.0.0.2".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn only_a_change_of_state_is_a_change() {
+        let reports = DatabaseReports::default();
+        let shop = ObjectRef::new("shop").within("books");
+        let report = |reachable, pod: &str| DatabaseReport {
+            reachable,
+            pod: pod.into(),
+        };
+        assert!(reports.record(shop.clone(), report(true, "a")), "first");
+        assert!(
+            !reports.record(shop.clone(), report(true, "b")),
+            "same state"
+        );
+        assert!(reports.record(shop.clone(), report(false, "b")));
+        assert_eq!(reports.get(&shop), Some(report(false, "b")));
+    }
+}
