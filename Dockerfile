@@ -10,23 +10,27 @@ FROM rust:${RUST_VERSION}-slim-bookworm AS builder
 WORKDIR /src
 
 # Dependencies first, from the manifests alone, so that a source change does not rebuild them.
+# Every target a manifest declares by path must exist (cargo refuses the manifest otherwise):
+# stubs here, the real files below.
 COPY Cargo.toml Cargo.lock ./
 COPY bookstore-api/Cargo.toml bookstore-api/
 COPY operator/Cargo.toml operator/
 COPY telemetry/Cargo.toml telemetry/
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    mkdir -p bookstore-api/src operator/src telemetry/src \
+    mkdir -p bookstore-api/src operator/src operator/benches telemetry/src \
  && echo 'fn main() {}' > bookstore-api/src/main.rs && touch bookstore-api/src/lib.rs \
  && echo 'fn main() {}' > operator/src/main.rs && touch operator/src/lib.rs \
+ && echo 'fn main() {}' > operator/benches/converge.rs \
  && touch telemetry/src/lib.rs \
  && cargo build --release --locked --workspace \
- && rm -rf bookstore-api/src operator/src telemetry/src
+ && rm -rf bookstore-api/src operator/src operator/benches telemetry/src
 
 # Then the sources (migrations and the web page are compiled into the API binary).
 COPY bookstore-api/src bookstore-api/src
 COPY bookstore-api/migrations bookstore-api/migrations
 COPY bookstore-api/web bookstore-api/web
 COPY operator/src operator/src
+COPY operator/benches operator/benches
 COPY telemetry/src telemetry/src
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     touch bookstore-api/src/main.rs bookstore-api/src/lib.rs operator/src/main.rs operator/src/lib.rs \

@@ -1,7 +1,9 @@
 """Checks that a Dockerfile fits the workspace (no Docker engine runs here to build it):
 every path it copies from the context exists and is not excluded by .dockerignore, every
 workspace member's manifest and sources are copied, every binary it copies out of target/release
-is a binary of the workspace, and the stages `api` and `operator` exist.
+is a binary of the workspace, every target a manifest declares by path ([[bench]], [[test]],
+[[example]], [[bin]]: cargo refuses a manifest whose declared file is missing) is copied, and the
+stages `api` and `operator` exist. CI also builds the Dockerfile for real (.ci/build-images).
 
 Usage: python3 check_dockerfile.py DOCKERFILE DOCKERIGNORE
 Prints each problem and exits 1 when there is one.
@@ -12,6 +14,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tomllib
 
 REQUIRED_STAGES = {"api", "operator"}
 
@@ -58,6 +61,20 @@ def workspace():
     return binaries, members
 
 
+def declared_targets(members):
+    """Files the members' manifests declare as targets, relative to the workspace root."""
+    files = []
+    for member in sorted(members):
+        with open(os.path.join(member, "Cargo.toml"), "rb") as f:
+            manifest = tomllib.load(f)
+        for section, folder in (("bench", "benches"), ("test", "tests"), ("example", "examples"),
+                                ("bin", "src/bin")):
+            for target in manifest.get(section, []):
+                path = target.get("path") or f"{folder}/{target['name']}.rs"
+                files.append(os.path.normpath(os.path.join(member, path)))
+    return files
+
+
 def main():
     dockerfile, dockerignore = sys.argv[1:3]
     root = os.path.dirname(os.path.abspath(dockerignore))
@@ -92,6 +109,9 @@ def main():
         for needed in (f"{member}/Cargo.toml", f"{member}/src"):
             if needed not in copied:
                 problems.append(f"workspace member {member!r}: {needed} is never copied into the build")
+    for declared in declared_targets(members):
+        if not any(declared == c or declared.startswith(c + "/") for c in copied):
+            problems.append(f"{declared} is declared in a manifest but never copied into the build")
     for stage in sorted(REQUIRED_STAGES - stages):
         problems.append(f"no stage named {stage!r} (docker build --target {stage})")
     for name in sorted(binaries - copied_binaries):

@@ -72,7 +72,7 @@ impl Env {
             .create(
                 &PostParams::default(),
                 &serde_json::from_value(
-                    json!({"metadata": {"name": name, "labels": {"bookstore-e2e": "true"}}}),
+                    json!({"metadata": {"name": name, "labels": {"bookstore-e2e": self.run.to_string()}}}),
                 )
                 .unwrap(),
             )

@@ -1,6 +1,7 @@
 //! A real Kubernetes API server with the operator running as installed: `deploy/install.yaml`
 //! applied, the operator binary run with a token of its ServiceAccount (never cluster-admin).
-//! Shared by the end-to-end suite (`tests/e2e.rs`) and the benchmark (`examples/converge.rs`).
+//! Shared by the end-to-end suite (`tests/e2e.rs`), the platform suite (`tests/on_node.rs`) and the
+//! benchmark (`benches/converge.rs`).
 //!
 //! The cluster comes from `BOOKSTORE_E2E_KUBECONFIG` (cluster-admin: the harness installs the
 //! operator and creates namespaces); `BOOKSTORE_E2E_AUDIT_LOG` may name the API server's audit
@@ -36,23 +37,37 @@ impl Cluster {
     /// The cluster named by the environment; `None` (and why) when there is none. With `CI` set
     /// a missing cluster is an error, not a skip.
     pub fn from_env(suite: &str) -> Option<Self> {
-        let Some(kubeconfig) = std::env::var_os("BOOKSTORE_E2E_KUBECONFIG") else {
+        Self::from_env_var(
+            "BOOKSTORE_E2E_KUBECONFIG",
+            suite,
+            "start a control plane with `eval \"$(.ci/k8s-up)\"`, or point it at any cluster where you are cluster-admin",
+        )
+    }
+
+    /// The cluster whose admin kubeconfig `variable` names; `how` says how to get one.
+    pub fn from_env_var(variable: &str, suite: &str, how: &str) -> Option<Self> {
+        let Some(kubeconfig) = std::env::var_os(variable) else {
             assert!(
                 std::env::var_os("CI").is_none(),
-                "CI is set but BOOKSTORE_E2E_KUBECONFIG is not: {suite} must run against a real API server (.ci/k8s-up starts one)"
+                "CI is set but {variable} is not: {suite} must run against a real cluster ({how})"
             );
-            eprintln!(
-                "SKIPPED: {suite}: BOOKSTORE_E2E_KUBECONFIG is not set (start a control plane with `eval \"$(.ci/k8s-up)\"`, or point it at any cluster where you are cluster-admin)"
-            );
+            eprintln!("SKIPPED: {suite}: {variable} is not set ({how})");
             return None;
         };
         let work_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../target/e2e")
-            .join(format!("{suite}-{}", std::process::id()));
+            .join(format!(
+                "{}-{}",
+                suite.replace(' ', "-"),
+                std::process::id()
+            ));
         fs::create_dir_all(&work_dir).unwrap();
         Some(Self {
             admin_kubeconfig: PathBuf::from(kubeconfig),
-            audit_log: std::env::var_os("BOOKSTORE_E2E_AUDIT_LOG").map(PathBuf::from),
+            // The control plane's audit log goes with its kubeconfig only.
+            audit_log: std::env::var_os("BOOKSTORE_E2E_AUDIT_LOG")
+                .filter(|_| variable == "BOOKSTORE_E2E_KUBECONFIG")
+                .map(PathBuf::from),
             work_dir,
         })
     }
