@@ -111,13 +111,10 @@ pub struct Settings {
     )]
     pub db_idle_timeout_secs: u64,
 
-    /// Seconds in-flight requests get to finish after SIGTERM or Ctrl-C.
-    #[arg(
-        long,
-        env = "SHUTDOWN_TIMEOUT_SECS",
-        default_value_t = 30,
-        global = true
-    )]
+    /// Seconds, after SIGTERM or Ctrl-C, for clients to close their connections and in-flight
+    /// requests to finish (together).
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
     pub shutdown_timeout_secs: u64,
 
     /// Log line format.

@@ -108,9 +108,9 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C (or a handle's stop), then shuts down without dropping a
     /// request: readiness fails and every answer closes its connection, so that clients reconnect
     /// (to other replicas, behind a Service). Once every connection has closed (each after its next
-    /// answer, or when idle for keep-alive's 5 s), at most `SHUTDOWN_TIMEOUT_SECS` later, it stops
-    /// accepting and gives what is still in flight the rest of that time; the probes answer until
-    /// then. Then the database pool is closed.
+    /// answer, or when idle for keep-alive's 5 s) it stops accepting and lets what is still in
+    /// flight finish, all within `SHUTDOWN_TIMEOUT_SECS`; the probes answer until then. Then the
+    /// database pool is closed.
     pub async fn run_until_stopped(self) -> io::Result<()> {
         tracing::info!(addr = %self.addr, metrics_addr = self.metrics_addr.map(|a| a.to_string()), "listening");
         let public_handle = self.public.handle();
@@ -126,13 +126,17 @@ impl Application {
                 tracing::info!("shutting down: finishing the requests in flight");
                 // actix drops idle kept-alive connections when it stops, so a client's next
                 // request could meet a closed socket: each is given its answer and its close.
-                let started = tokio::time::Instant::now();
+                let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
                 while self.connections.load(Ordering::Acquire) > 0
-                    && started.elapsed() < self.shutdown_timeout
+                    && tokio::time::Instant::now() < deadline
                 {
                     tokio::time::sleep(CONNECTIONS_POLL).await;
                 }
-                public_handle.stop(true).await;
+                // What is still in flight gets the rest of the time, not a full timeout again.
+                if tokio::time::timeout_at(deadline, public_handle.stop(true)).await.is_err() {
+                    tracing::warn!("shutdown timeout reached: closing the connections left");
+                    public_handle.stop(false).await;
+                }
                 public.await
             }
         };
@@ -236,6 +240,8 @@ async fn prepare_database(state: AppState) {
     loop {
         match state.store.migrate().await {
             Ok(()) => {
+                // The migration reached the database: requests need not wait for the first check.
+                state.database_health.record(&Ok(()));
                 state.mark_database_ready();
                 tracing::info!("database ready");
                 break;

@@ -80,15 +80,6 @@ pub async fn apply_children(
         None => None,
     };
     // The other children do not depend on one another: applied at once, one round trip for all.
-    let secret_step = async {
-        match &children.secret {
-            Some(_) => Ok(None),
-            None => {
-                let name = children::secret_name(bookstore);
-                delete_unwanted::<Secret>(client, caches, bookstore, &name).await
-            }
-        }
-    };
     let autoscaler_step = async {
         match &children.autoscaler {
             Some(desired) => Ok(sync(client, desired, autoscaler.unwrap_or_default())
@@ -100,14 +91,21 @@ pub async fn apply_children(
             }
         }
     };
-    let (secret, deployment, service, autoscaler) = tokio::join!(
-        secret_step,
+    let (deployment, service, autoscaler) = tokio::join!(
         sync_deployment(client, bookstore, &children.deployment, deployment),
         sync(client, &children.service, service),
         autoscaler_step,
     );
-    let unwanted_secret = secret?;
     let (deployment, deployment_change) = deployment?;
+    // A Secret no longer wanted goes last: until the Deployment no longer names it, its pods
+    // (restarted, or not yet replaced) would fail to start without it.
+    let unwanted_secret = match &children.secret {
+        Some(_) => None,
+        None => {
+            let name = children::secret_name(bookstore);
+            delete_unwanted::<Secret>(client, caches, bookstore, &name).await?
+        }
+    };
     let (service, service_change) = service?;
     let autoscaler_change = autoscaler?;
     Ok(Applied {

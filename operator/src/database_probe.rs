@@ -1,9 +1,9 @@
 //! What the API pods say of their database. Pod readiness does not tell: the API stays ready
 //! through a database outage (every replica shares the database, and a Service without ready pods
-//! refuses connections), answering 503 at once instead. So the leader asks one ready pod of each
+//! refuses connections), answering 503 at once instead. So the leader asks every ready pod of each
 //! Bookstore with a database, every `PROBE_EVERY`, on its metrics port (`GET /readyz` answers
-//! `"database": "reachable"` or `"unreachable"`), and a changed answer triggers a reconcile, whose
-//! status then names the database as the cause.
+//! `"database": "reachable"` or `"unreachable"`), and a changed verdict (all pods reach it, some do
+//! not, none does) triggers a reconcile, whose status then names the database as the cause.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -22,7 +22,7 @@ use crate::children::API_METRICS_PORT;
 use crate::crd::Bookstore;
 
 /// How often each Bookstore's pods are asked.
-pub const PROBE_EVERY: Duration = Duration::from_secs(5);
+pub const PROBE_EVERY: Duration = Duration::from_secs(10);
 /// The longest an answer is waited for (a pod that does not answer tells nothing).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Pods asked at the same time.
@@ -30,12 +30,27 @@ const CONCURRENT_PROBES: usize = 32;
 /// Larger answers are not the API's.
 const LARGEST_ANSWER: usize = 4096;
 
-/// What a pod last said.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseReport {
-    pub reachable: bool,
-    /// The pod that said so.
-    pub pod: String,
+/// What a Bookstore's pods said in the last round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseReport {
+    /// Every pod that answered reaches the database.
+    Reachable,
+    /// Some pods do not (a node or zone cut off from it).
+    PartlyUnreachable,
+    /// No pod that answered does.
+    Unreachable,
+}
+
+impl DatabaseReport {
+    /// The verdict of `unreachable` pods out of `answered`; `None` when none answered.
+    fn of(unreachable: usize, answered: usize) -> Option<Self> {
+        match unreachable {
+            _ if answered == 0 => None,
+            0 => Some(Self::Reachable),
+            n if n == answered => Some(Self::Unreachable),
+            _ => Some(Self::PartlyUnreachable),
+        }
+    }
 }
 
 /// The last report per Bookstore.
@@ -46,14 +61,12 @@ pub struct DatabaseReports {
 
 impl DatabaseReports {
     pub fn get(&self, bookstore: &ObjectRef<Bookstore>) -> Option<DatabaseReport> {
-        self.lock().get(bookstore).cloned()
+        self.lock().get(bookstore).copied()
     }
 
-    /// Whether the database's state changed (the pod that says so is not a change).
+    /// Whether the verdict changed.
     pub fn record(&self, bookstore: ObjectRef<Bookstore>, report: DatabaseReport) -> bool {
-        let reachable = report.reachable;
-        let before = self.lock().insert(bookstore, report);
-        before.map(|b| b.reachable) != Some(reachable)
+        self.lock().insert(bookstore, report) != Some(report)
     }
 
     fn retain(&self, alive: impl Fn(&ObjectRef<Bookstore>) -> bool) {
@@ -96,8 +109,8 @@ pub fn ready_pods(pods: &Store<Pod>, bookstore: &Bookstore) -> Vec<(String, Stri
     found
 }
 
-/// Asks, every `PROBE_EVERY`, one ready pod of each Bookstore with a database (a different one
-/// each round), records the answers and sends the Bookstores whose database changed state.
+/// Asks, every `PROBE_EVERY`, every ready pod of each Bookstore with a database, records the
+/// verdicts and sends the Bookstores whose verdict changed.
 pub async fn run(
     bookstores: Store<Bookstore>,
     pods: Store<Pod>,
@@ -106,29 +119,37 @@ pub async fn run(
 ) {
     let mut every = tokio::time::interval(PROBE_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    for round in 0_usize.. {
+    loop {
         every.tick().await;
-        let targets: Vec<(ObjectRef<Bookstore>, String, String)> = bookstores
+        let targets: Vec<(ObjectRef<Bookstore>, String)> = bookstores
             .state()
             .iter()
             .filter(|bookstore| bookstore.database().is_some())
-            .filter_map(|bookstore| {
-                let ready = ready_pods(&pods, bookstore);
-                let (pod, address) = ready.get(round % ready.len().max(1))?.clone();
-                Some((ObjectRef::from_obj(bookstore.as_ref()), pod, address))
+            .flat_map(|bookstore| {
+                let key = ObjectRef::from_obj(bookstore.as_ref());
+                ready_pods(&pods, bookstore)
+                    .into_iter()
+                    .map(move |(_, address)| (key.clone(), address))
             })
             .collect();
         let answers: Vec<_> = futures_util::stream::iter(targets)
-            .map(|(bookstore, pod, address)| async move {
-                let reachable = ask(&address).await;
-                (bookstore, pod, reachable)
-            })
+            .map(|(bookstore, address)| async move { (bookstore, ask(&address).await) })
             .buffer_unordered(CONCURRENT_PROBES)
             .collect()
             .await;
-        for (bookstore, pod, reachable) in answers {
+        // Per Bookstore: pods that cannot reach the database, pods that answered.
+        let mut tallies: HashMap<ObjectRef<Bookstore>, (usize, usize)> = HashMap::new();
+        for (bookstore, reachable) in answers {
             let Some(reachable) = reachable else { continue };
-            if reports.record(bookstore.clone(), DatabaseReport { reachable, pod }) {
+            let tally = tallies.entry(bookstore).or_default();
+            tally.0 += usize::from(!reachable);
+            tally.1 += 1;
+        }
+        for (bookstore, (unreachable, answered)) in tallies {
+            let Some(report) = DatabaseReport::of(unreachable, answered) else {
+                continue;
+            };
+            if reports.record(bookstore.clone(), report) {
                 let _ = changed.send(bookstore);
             }
         }
@@ -144,15 +165,16 @@ pub async fn run(
 /// `GET http://ADDRESS:8081/readyz`: whether the pod finds its database reachable; `None` when it
 /// does not answer, or is not ready.
 async fn ask(address: &str) -> Option<bool> {
-    let target = format!("{address}:{API_METRICS_PORT}");
+    let port = u16::try_from(API_METRICS_PORT).ok()?;
+    let target = std::net::SocketAddr::new(address.parse().ok()?, port);
     let answer = async {
-        let stream = tokio::net::TcpStream::connect(&target).await.ok()?;
+        let stream = tokio::net::TcpStream::connect(target).await.ok()?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .ok()?;
         let connection = tokio::spawn(connection);
         let request = http::Request::get("/readyz")
-            .header(http::header::HOST, &target)
+            .header(http::header::HOST, target.to_string())
             .body(Empty::<Bytes>::new())
             .ok()?;
         let response = sender.send_request(request).await.ok()?;
@@ -238,19 +260,23 @@ mod tests {
     }
 
     #[test]
-    fn only_a_change_of_state_is_a_change() {
+    fn the_verdict_counts_the_pods_that_answered_and_only_its_change_is_news() {
+        assert_eq!(DatabaseReport::of(0, 0), None, "nobody answered");
+        assert_eq!(DatabaseReport::of(0, 3), Some(DatabaseReport::Reachable));
+        assert_eq!(
+            DatabaseReport::of(1, 3),
+            Some(DatabaseReport::PartlyUnreachable)
+        );
+        assert_eq!(DatabaseReport::of(3, 3), Some(DatabaseReport::Unreachable));
         let reports = DatabaseReports::default();
         let shop = ObjectRef::new("shop").within("books");
-        let report = |reachable, pod: &str| DatabaseReport {
-            reachable,
-            pod: pod.into(),
-        };
-        assert!(reports.record(shop.clone(), report(true, "a")), "first");
         assert!(
-            !reports.record(shop.clone(), report(true, "b")),
-            "same state"
+            reports.record(shop.clone(), DatabaseReport::Reachable),
+            "first"
         );
-        assert!(reports.record(shop.clone(), report(false, "b")));
-        assert_eq!(reports.get(&shop), Some(report(false, "b")));
+        assert!(!reports.record(shop.clone(), DatabaseReport::Reachable));
+        assert!(reports.record(shop.clone(), DatabaseReport::PartlyUnreachable));
+        assert!(reports.record(shop.clone(), DatabaseReport::Unreachable));
+        assert_eq!(reports.get(&shop), Some(DatabaseReport::Unreachable));
     }
 }

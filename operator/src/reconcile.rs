@@ -173,7 +173,7 @@ async fn reconcile_bookstore(bookstore: &Bookstore, context: &Context) -> Result
                 let report = context
                     .database_reports
                     .get(&ObjectRef::from_obj(bookstore))?;
-                status::database_problem(bookstore, &report)
+                status::database_problem(bookstore, report)
             }),
     };
     let previous = context.latest_status(bookstore);

@@ -51,16 +51,18 @@ pub fn pod_creation_problem(deployment: &Deployment) -> Option<Problem> {
     })
 }
 
-/// The API pods cannot reach the database (a pod's own report, `database_probe`).
-pub fn database_problem(bookstore: &Bookstore, report: &DatabaseReport) -> Option<Problem> {
-    if report.reachable {
-        return None;
-    }
+/// The API pods cannot reach the database (their own reports, `database_probe`).
+pub fn database_problem(bookstore: &Bookstore, report: DatabaseReport) -> Option<Problem> {
     let database = bookstore.database()?;
+    let which = match report {
+        DatabaseReport::Reachable => return None,
+        DatabaseReport::Unreachable => "The API pods report",
+        DatabaseReport::PartlyUnreachable => "Some of the API pods report",
+    };
     Some(Problem {
         reason: "DatabaseUnreachable",
         message: format!(
-            "the API pods report that their database {}:{} does not answer: requests get 503 until it does",
+            "{which} that their database {}:{} does not answer: their requests get 503 until it does",
             database.host, database.port
         ),
     })

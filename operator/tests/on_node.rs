@@ -37,7 +37,7 @@ const NODE_ADDRESS: &str = "10.244.0.1";
 const SETTLE: Duration = Duration::from_secs(120);
 /// Where the suite's figures go, for CI to print (a passing test's output is not shown).
 const REPORT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/platform-report.txt");
-/// Clients sending at once.
+/// Clients sending without pause (one more pauses between requests: `node::load`).
 const WORKERS: usize = 4;
 const ADMIN: &str = "platform-admin";
 
@@ -1023,7 +1023,7 @@ async fn a_killed_api_pod_loses_no_written_book(platform: &Platform, shop: &Shop
         replaced_after.as_secs_f64()
     ));
     assert!(
-        tally.failed() <= WORKERS as u64,
+        tally.failed() <= WORKERS as u64 + 1,
         "only the requests in flight on the killed pod (one per client at most) may fail: {}",
         tally.summary()
     );

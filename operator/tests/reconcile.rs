@@ -1027,12 +1027,10 @@ async fn pods_that_cannot_reach_their_database_make_it_the_reason_until_it_retur
     let (world, deployment, service) = converged(&shop);
     let shop = settled(shop, &deployment, &service);
     let (context, handle) = context(world);
-    let report = |reachable| DatabaseReport {
-        reachable,
-        pod: "shop-7d9f-abcde".into(),
-    };
     let key = ObjectRef::from_obj(&shop);
-    context.database_reports.record(key.clone(), report(false));
+    context
+        .database_reports
+        .record(key.clone(), DatabaseReport::Unreachable);
     let outage = in_order(vec![
         vec![reads_password()],
         at_once(vec![
@@ -1060,7 +1058,9 @@ async fn pods_that_cannot_reach_their_database_make_it_the_reason_until_it_retur
     let (result, handle) = run_with(&context, handle, shop.clone(), Vec::new()).await;
     assert!(result.is_ok(), "{result:?}");
 
-    context.database_reports.record(key, report(true));
+    context
+        .database_reports
+        .record(key, DatabaseReport::Reachable);
     let recovery = vec![at_once(vec![
         event("Normal", "Recovered", |note| {
             assert_eq!(note, "no longer DatabaseUnreachable")

@@ -30,8 +30,9 @@ pub struct DatabaseHealth {
 impl Default for DatabaseHealth {
     fn default() -> Self {
         Self {
-            // Until a check says otherwise: requests before the first check try the database.
-            reachable: AtomicBool::new(true),
+            // Unknown until a check (or a migration) has reached it: a pod started during an
+            // outage must not report a database it never reached.
+            reachable: AtomicBool::new(false),
             suspicion: Notify::new(),
         }
     }
@@ -42,8 +43,9 @@ impl DatabaseHealth {
         self.reachable.load(Ordering::Acquire)
     }
 
-    /// Records a check's outcome; logs only the changes.
-    fn record(&self, outcome: &Result<(), StoreError>) {
+    /// Records a check's outcome (or a migration's: it reached the database too); logs only the
+    /// changes.
+    pub fn record(&self, outcome: &Result<(), StoreError>) {
         let reachable = outcome.is_ok();
         if self.reachable.swap(reachable, Ordering::AcqRel) == reachable {
             return;
@@ -135,14 +137,19 @@ impl BookStore for Guarded {
 }
 
 /// The monitor: checks the database every [`CHECK_EVERY`], and at once when a request suspects an
-/// outage. Runs until the task is dropped.
+/// outage while it is thought reachable (during an outage, once a second: never faster than that,
+/// however many requests fail). Runs until the task is dropped.
 pub async fn watch(store: &dyn BookStore, health: &DatabaseHealth) {
     loop {
         let outcome = store.ping().await;
         health.record(&outcome);
-        tokio::select! {
-            () = tokio::time::sleep(CHECK_EVERY) => {}
-            () = health.suspicion.notified() => {}
+        if outcome.is_ok() {
+            tokio::select! {
+                () = tokio::time::sleep(CHECK_EVERY) => {}
+                () = health.suspicion.notified() => {}
+            }
+        } else {
+            tokio::time::sleep(CHECK_EVERY).await;
         }
     }
 }
@@ -198,14 +205,21 @@ mod tests {
         async fn close(&self) {}
     }
 
+    /// A guarded store whose database was last found reachable.
     fn guarded(inner: &Arc<Scripted>) -> (Guarded, Arc<DatabaseHealth>) {
         let health = Arc::new(DatabaseHealth::default());
+        health.record(&Ok(()));
         let store = Guarded::new(
             Arc::clone(inner) as Arc<dyn BookStore>,
             Arc::clone(&health),
             Duration::from_secs(2),
         );
         (store, health)
+    }
+
+    #[test]
+    fn a_database_never_checked_is_not_called_reachable() {
+        assert!(!DatabaseHealth::default().is_reachable());
     }
 
     #[tokio::test(start_paused = true)]
@@ -252,6 +266,14 @@ mod tests {
             calls,
             "the database is not asked"
         );
+
+        // However many requests are refused meanwhile, the database is checked once a second.
+        for _ in 0..100 {
+            assert!(store.get(1).await.is_err());
+        }
+        tokio::time::sleep(CHECK_EVERY * 3).await;
+        let checks = inner.calls.load(Ordering::SeqCst) - calls;
+        assert!(checks <= 3, "{checks} checks in 3 s");
 
         inner.failing.store(false, Ordering::SeqCst);
         tokio::time::sleep(CHECK_EVERY + Duration::from_millis(10)).await;

@@ -309,11 +309,12 @@ impl From<sqlx::Error> for StoreError {
 
 impl StoreError {
     /// Whether the failure may mean the database is away (rather than busy or the query wrong):
-    /// worth checking the database at once.
+    /// worth checking the database at once. (`Unreachable` is the check's own verdict.)
     pub fn suggests_outage(&self) -> bool {
         use sqlx::Error as E;
         match self {
-            Self::TimedOut(_) | Self::Unreachable => true,
+            Self::TimedOut(_) => true,
+            Self::Unreachable => false,
             Self::Unavailable(E::Database(db)) => db
                 .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
                 // Access denied, unknown database, shutdown in progress, connection killed.
@@ -341,7 +342,8 @@ fn is_transient(error: &dyn sqlx::error::DatabaseError) -> bool {
 pub trait BookStore: Send + Sync {
     /// Applies the embedded migrations; safe when several replicas start at once.
     async fn migrate(&self) -> Result<(), StoreError>;
-    /// A trivial round trip, for readiness.
+    /// A trivial round trip, for the database monitor: on a connection of its own where the
+    /// database is a server (a pool kept busy by requests is not an outage).
     async fn ping(&self) -> Result<(), StoreError>;
     async fn list(&self, query: &ListQuery) -> Result<Listing, StoreError>;
     async fn get(&self, id: i64) -> Result<Option<Book>, StoreError>;

@@ -3,9 +3,11 @@
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use sqlx::Row;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use sqlx::migrate::Migrator;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlRow};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlRow};
+use sqlx::{Connection, Row};
 
 use super::{BookStore, Dialect, ListQuery, Listing, PoolStats, StoreError, Totals, TrigramIndex};
 use crate::book::{Book, BookPatch, NewBook, Price};
@@ -15,13 +17,18 @@ pub struct MySqlStore {
     pool: MySqlPool,
     migrator: Migrator,
     totals: Totals,
+    /// The monitor's own connection, outside the pool, kept between checks.
+    monitor: Mutex<Option<MySqlConnection>>,
+    options: MySqlConnectOptions,
 }
 
 impl MySqlStore {
     pub fn connect_lazy(options: MySqlConnectOptions, config: &PoolConfig) -> Self {
         let options = options.charset("utf8mb4");
         Self {
-            pool: super::pool_options(config).connect_lazy_with(options),
+            pool: super::pool_options(config).connect_lazy_with(options.clone()),
+            monitor: Mutex::new(None),
+            options,
             migrator: super::embedded_migrator(&[
                 (
                     1,
@@ -41,6 +48,12 @@ impl MySqlStore {
             ]),
             totals: Totals::default(),
         }
+    }
+}
+
+impl MySqlStore {
+    fn monitor_slot(&self) -> MutexGuard<'_, Option<MySqlConnection>> {
+        self.monitor.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -77,8 +90,16 @@ impl BookStore for MySqlStore {
         Ok(self.migrator.run(&self.pool).await?)
     }
 
+    /// Taken out of its slot while in use: a check cut off by its deadline drops the connection
+    /// (in an unknown state) rather than leave it for the next one.
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        let kept = self.monitor_slot().take();
+        let mut connection = match kept {
+            Some(connection) => connection,
+            None => MySqlConnection::connect_with(&self.options).await?,
+        };
+        connection.ping().await?;
+        *self.monitor_slot() = Some(connection);
         Ok(())
     }
 
@@ -156,6 +177,10 @@ impl BookStore for MySqlStore {
     }
 
     async fn close(&self) {
+        let monitor = self.monitor_slot().take();
+        if let Some(connection) = monitor {
+            let _ = connection.close().await;
+        }
         self.pool.close().await;
     }
 }

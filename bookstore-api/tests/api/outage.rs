@@ -154,3 +154,70 @@ async fn a_sqlite_file_that_cannot_be_opened_yet_is_retried_until_it_can() {
     app.wait_until_ready().await;
     app.create_book("Arrived", "Late", "1.00").await;
 }
+
+#[actix_web::test]
+async fn a_pool_kept_busy_is_not_taken_for_an_outage() {
+    let Some(url) = mysql_url() else {
+        return;
+    };
+    let database = MySqlDatabase::create(&url).await;
+    let options = database.options();
+    let mut config = test_config(
+        DatabaseConfig::MySql(Box::new(options.clone())),
+        Duration::from_secs(1),
+    );
+    config.pool.max_connections = 1;
+    let app = TestApp::start(config, Some(database)).await;
+    let book = app.create_book("Dune", "Frank Herbert", "9.99").await;
+    let path = format!("/api/v1/books/{}", book["id"]);
+
+    // Another client locks the book: a PATCH of it holds the pool's only connection.
+    use sqlx::Connection;
+    let mut locker = sqlx::mysql::MySqlConnection::connect_with(&options)
+        .await
+        .unwrap();
+    sqlx::raw_sql("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM books WHERE id = {} FOR UPDATE",
+        book["id"]
+    )))
+    .execute(&mut locker)
+    .await
+    .unwrap();
+    let blocked = {
+        let app_url = app.url(&path);
+        let client = app.client.clone();
+        actix_web::rt::spawn(async move {
+            client
+                .patch(app_url)
+                .send_json(&serde_json::json!({"price": "1.00"}))
+                .await
+                .map(|r| r.status())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The pool is busy: requests wait their second and get 503, yet the database answers its
+    // monitor, which says so, and nothing is refused at once.
+    let started = Instant::now();
+    let (status, _) = app.get("/api/v1/books").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "it waited for a connection"
+    );
+    for _ in 0..20 {
+        let (status, body) = app.get("/readyz").await;
+        assert_eq!(
+            (status, &body["database"]),
+            (StatusCode::OK, &serde_json::json!("reachable"))
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let _ = blocked.await;
+    assert_eq!(app.get(&path).await.0, StatusCode::OK);
+    app.drop_database().await;
+}

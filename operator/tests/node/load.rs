@@ -1,6 +1,8 @@
 //! Continuous load through a Service, as clients with kept-alive connections send it: each worker
 //! holds one HTTP/1.1 connection, opens a new one when the server closes it (`Connection: close`,
 //! or the socket ends between requests), and never retries a request. Every outcome is counted.
+//! Besides the busy workers, one client pauses between its requests, its connection idle most of
+//! the time, as a person's browser would leave it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -18,6 +20,8 @@ use tokio::task::JoinHandle;
 
 /// Longer than any answer may take; past it a request counts as hung.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The pausing client's pause between requests.
+const IDLE_PAUSE: Duration = Duration::from_millis(2500);
 
 /// What the clients saw.
 #[derive(Debug, Default, Clone)]
@@ -83,14 +87,17 @@ pub struct Load {
 }
 
 impl Load {
-    /// `workers` clients against `target` (a Service's address). Every fourth request creates a
-    /// book with the token `token` holds at that moment; the others read a book or a page.
-    pub fn start(target: SocketAddr, token: Arc<Mutex<String>>, workers: usize) -> Self {
+    /// `busy` clients against `target` (a Service's address), and the one that pauses. Every
+    /// fourth request creates a book with the token `token` holds at that moment; the others read
+    /// a book or a page.
+    pub fn start(target: SocketAddr, token: Arc<Mutex<String>>, busy: usize) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
-        let workers = (0..workers)
+        let workers = (0..=busy)
             .map(|worker| {
                 let (stop, token) = (Arc::clone(&stop), Arc::clone(&token));
-                tokio::spawn(async move { run(worker, target, &token, &stop).await })
+                // Within the API's keep-alive (5 s): its connection stays open, and idle.
+                let pause = (worker == busy).then_some(IDLE_PAUSE);
+                tokio::spawn(async move { run(worker, target, &token, &stop, pause).await })
             })
             .collect();
         Self {
@@ -110,12 +117,21 @@ impl Load {
     }
 }
 
-async fn run(worker: usize, target: SocketAddr, token: &Mutex<String>, stop: &AtomicBool) -> Tally {
+async fn run(
+    worker: usize,
+    target: SocketAddr,
+    token: &Mutex<String>,
+    stop: &AtomicBool,
+    pause: Option<Duration>,
+) -> Tally {
     let mut tally = Tally::default();
     let mut connection: Option<SendRequest<Full<Bytes>>> = None;
     let mut created: Vec<i64> = Vec::new();
     let mut sequence = 0_u64;
     while !stop.load(Ordering::Acquire) {
+        if let Some(pause) = pause.filter(|_| sequence > 0) {
+            tokio::time::sleep(pause).await;
+        }
         sequence += 1;
         let started = Instant::now();
         let sender = match connection.as_mut() {
