@@ -186,6 +186,11 @@ pub struct ServiceSpec {
     /// Kubernetes default) spreads it over every node but the API sees node addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_traffic_policy: Option<TrafficPolicy>,
+    /// For NodePort and LoadBalancer: a fixed node port (30000-32767), e.g. for a load balancer
+    /// made outside Kubernetes whose target group names the port; unset, Kubernetes picks one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 30000, max = 32767))]
+    pub node_port: Option<i32>,
 }
 
 impl Default for ServiceSpec {
@@ -195,6 +200,7 @@ impl Default for ServiceSpec {
             port: default_service_port(),
             annotations: BTreeMap::new(),
             external_traffic_policy: None,
+            node_port: None,
         }
     }
 }

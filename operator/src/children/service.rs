@@ -22,6 +22,10 @@ pub fn service(bookstore: &Bookstore) -> Service {
                 port: spec.port,
                 target_port: Some(IntOrString::String("http".to_owned())),
                 protocol: Some("TCP".to_owned()),
+                // A ClusterIP Service has no node port.
+                node_port: spec
+                    .node_port
+                    .filter(|_| spec.type_ != ServiceType::ClusterIP),
                 ..ServicePort::default()
             }]),
             // A ClusterIP Service has no external traffic to route.
@@ -56,6 +60,27 @@ mod tests {
         assert_eq!(policy(serde_json::json!({})), None, "Kubernetes' default");
         assert_eq!(
             policy(serde_json::json!({"type": "ClusterIP", "externalTrafficPolicy": "Local"})),
+            None
+        );
+    }
+
+    #[test]
+    fn a_fixed_node_port_applies_to_external_services_only() {
+        let node_port = |service_spec: serde_json::Value| {
+            service(&bookstore(
+                serde_json::json!({"image": "img", "service": service_spec}),
+            ))
+            .spec
+            .and_then(|s| s.ports)
+            .and_then(|ports| ports[0].node_port)
+        };
+        assert_eq!(
+            node_port(serde_json::json!({"type": "NodePort", "nodePort": 30080})),
+            Some(30080)
+        );
+        assert_eq!(node_port(serde_json::json!({"type": "NodePort"})), None);
+        assert_eq!(
+            node_port(serde_json::json!({"type": "ClusterIP", "nodePort": 30080})),
             None
         );
     }

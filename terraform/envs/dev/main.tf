@@ -1,7 +1,7 @@
 # One environment of the bookstore platform: the AWS side only (the aws provider alone, so that it
-# plans on an empty account). The cluster side, once the cluster exists, is `kubectl apply -k
-# deploy/aws` (see terraform/README.md, "Deploying"). envs/prod links these files; only the
-# values in terraform.tfvars differ.
+# plans on an empty account). The cluster side, once the cluster exists, is deploy/aws (see
+# terraform/README.md, "Deploying"). envs/prod links these files; only the values in
+# terraform.tfvars differ.
 
 provider "aws" {
   region = var.region
@@ -22,16 +22,17 @@ locals {
 }
 
 module "vpc" {
-  source               = "../../modules/vpc"
-  name                 = local.name
-  cidr                 = var.vpc_cidr
-  azs                  = var.availability_zones
-  public_subnet_cidrs  = var.public_subnet_cidrs
-  private_subnet_cidrs = var.private_subnet_cidrs
-  single_nat_gateway   = var.single_nat_gateway
-  cluster_name         = local.name
-  region               = var.region
-  tags                 = local.tags
+  source                  = "../../modules/vpc"
+  name                    = local.name
+  cidr                    = var.vpc_cidr
+  azs                     = var.availability_zones
+  public_subnet_cidrs     = var.public_subnet_cidrs
+  private_subnet_cidrs    = var.private_subnet_cidrs
+  single_nat_gateway      = var.single_nat_gateway
+  cluster_name            = local.name
+  flow_log_retention_days = var.log_retention_days
+  region                  = var.region
+  tags                    = local.tags
 }
 
 module "eks" {
@@ -45,6 +46,8 @@ module "eks" {
   node_desired_size            = var.node_desired_size
   node_min_size                = var.node_min_size
   node_max_size                = var.node_max_size
+  admin_principal_arns         = var.admin_principal_arns
+  log_retention_days           = var.log_retention_days
   region                       = var.region
   tags                         = local.tags
 }
@@ -69,6 +72,9 @@ module "rds" {
   multi_az               = var.db_multi_az
   deletion_protection    = var.db_deletion_protection
   backup_retention_days  = var.db_backup_retention_days
+  log_retention_days     = var.log_retention_days
+  secret_recovery_days   = var.secret_recovery_days
+  region                 = var.region
   tags                   = local.tags
 }
 
@@ -112,13 +118,26 @@ module "monitoring" {
   tags = local.tags
 }
 
+# The API behind CloudFront only: an internal load balancer on the nodes' port of the
+# Bookstore's NodePort Service, reached through a CloudFront VPC origin.
+module "api_origin" {
+  source                      = "../../modules/api-origin"
+  name                        = local.name
+  vpc_id                      = module.vpc.vpc_id
+  private_subnet_ids          = module.vpc.private_subnet_ids
+  private_subnet_cidrs        = var.private_subnet_cidrs
+  node_security_group_id      = module.eks.cluster_security_group_id
+  node_autoscaling_group_name = module.eks.node_autoscaling_group_name
+  node_port                   = var.api_node_port
+  tags                        = local.tags
+}
+
 module "frontend" {
-  source            = "../../modules/frontend"
-  name              = local.name
-  web_dir           = "${local.repo_root}/bookstore-api/web"
-  api_origin_domain = var.api_origin_domain
-  force_destroy     = var.frontend_force_destroy
-  tags              = local.tags
+  source     = "../../modules/frontend"
+  name       = local.name
+  web_dir    = "${local.repo_root}/bookstore-api/web"
+  api_origin = { domain_name = module.api_origin.domain_name, vpc_origin_id = module.api_origin.vpc_origin_id }
+  tags       = local.tags
 }
 
 # The API's write token (writes need it as a bearer token; reads are public), generated once and
@@ -132,10 +151,11 @@ data "aws_secretsmanager_random_password" "write_token" {
 
 resource "aws_secretsmanager_secret" "write_token" {
   #checkov:skip=CKV2_AWS_57:The write token is rotated by hand (clients must be given the new one); see the comment above.
-  name                    = "${local.name}/api-write-token"
+  # A unique name, as the database secret's (a deleted name stays taken for the recovery window).
+  name_prefix             = "${local.name}/api-write-token-"
   description             = "Bearer token(s) for writes to the bookstore API, one per line"
   kms_key_id              = module.rds.key_arn
-  recovery_window_in_days = 7
+  recovery_window_in_days = var.secret_recovery_days
   tags                    = local.tags
 }
 

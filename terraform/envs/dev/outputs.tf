@@ -14,8 +14,18 @@ output "web_url" {
 }
 
 output "api_url" {
-  description = "The API, on the page's origin (answers once api_origin_domain is set: stage 3)."
+  description = "The API, on the page's origin (answers once the cluster side runs the Bookstore)."
   value       = "${module.frontend.url}/api/v1/books"
+}
+
+output "write_token_secret_arn" {
+  description = "Secrets Manager secret holding the API's write token(s)."
+  value       = aws_secretsmanager_secret.write_token.arn
+}
+
+output "app_user_secret_arn" {
+  description = "Secrets Manager secret holding the API's database user's password."
+  value       = module.rds.app_user_secret_arn
 }
 
 output "vpn_address" {
@@ -71,18 +81,33 @@ output "cluster_settings" {
     APP_USER_SECRET_ARN    = module.rds.app_user_secret_arn
     MASTER_USER_SECRET_ARN = module.rds.master_user_secret_arn
     WRITE_TOKEN_SECRET_ARN = aws_secretsmanager_secret.write_token.arn
+    API_NODE_PORT          = module.api_origin.node_port
+    TRUSTED_PROXIES        = join(",", module.api_origin.trusted_proxies)
   } : "${key}=${value}\n"])
 }
 
 output "architecture" {
   description = "The layout the architecture tests check: subnets and routes, nodes, database, bucket, open ports."
   value = {
-    network    = module.vpc.layout
-    nodes      = module.eks.node_group
-    private    = module.vpc.private_subnet_ids
-    database   = module.rds.posture
-    web        = module.frontend.posture
-    ssh_cidrs  = module.bastion.ssh_ingress_cidrs
-    vpn_access = module.vpn.client_ingress
+    network = module.vpc.layout
+    nodes   = module.eks.node_group
+    cluster = module.eks.control_plane
+    api     = module.api_origin.posture
+    secrets = {
+      app_user    = { name_prefix = module.rds.posture.secret_name_prefix, recovery_days = module.rds.posture.secret_recovery_days }
+      write_token = { name_prefix = aws_secretsmanager_secret.write_token.name_prefix, recovery_days = aws_secretsmanager_secret.write_token.recovery_window_in_days }
+    }
+    log_groups = {
+      flow_logs = module.vpc.flow_log_retention_days
+      eks       = module.eks.control_plane.log_retention_days
+      rds       = module.rds.posture.log_groups
+    }
+    private       = module.vpc.private_subnet_ids
+    database      = module.rds.posture
+    web           = module.frontend.posture
+    ssh_cidrs     = module.bastion.ssh_ingress_cidrs
+    monitoring    = module.monitoring.posture
+    bastion_setup = module.bastion.user_data
+    vpn_access    = module.vpn.client_ingress
   }
 }

@@ -13,8 +13,17 @@ db_multi_az              = false
 db_deletion_protection   = false
 db_backup_retention_days = 1
 
-vpn_admin_cidrs          = ["203.0.113.0/24"]
+vpn_admin_cidrs = ["203.0.113.0/24"]
+# The VPN server's key pair (terraform/README.md: made before stage 1): SSH from vpn_admin_cidrs.
+vpn_key_name             = "bookstore-dev-vpn"
 monitoring_instance_type = "t3.small"
 
-api_image              = "ghcr.io/bookstore-dev/bookstore-api:0.1.0"
-frontend_force_destroy = true
+api_image = "ghcr.io/bookstore-dev/bookstore-api:0.1.0"
+
+# Short-lived: two weeks of logs, secrets deleted at once on destroy (so that the environment can
+# be made again the same day).
+log_retention_days   = 14
+secret_recovery_days = 0
+
+# Who else may run kubectl (EKS access entries), e.g. your team's SSO role:
+# admin_principal_arns = ["arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123456789abcdef"]

@@ -210,14 +210,36 @@ variable "api_image" {
   }
 }
 
-variable "api_origin_domain" {
-  description = "DNS name of the API's load balancer (stage 3): CloudFront routes /api/* to it. null until the cluster side has created it."
-  type        = string
-  default     = null
+variable "api_node_port" {
+  description = "Node port of the Bookstore's NodePort Service, behind the API's internal load balancer (written into the cluster side's settings)."
+  type        = number
+  default     = 30080
+  validation {
+    condition     = var.api_node_port >= 30000 && var.api_node_port <= 32767
+    error_message = "api_node_port must lie in Kubernetes' node port range, 30000-32767."
+  }
 }
 
-variable "frontend_force_destroy" {
-  description = "Let `terraform destroy` empty and delete the web page's bucket."
-  type        = bool
-  default     = false
+variable "admin_principal_arns" {
+  description = "IAM roles or users (people, CI) given cluster-admin access to the cluster, besides whoever ran the first apply."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_retention_days" {
+  description = "Days to keep CloudWatch logs: EKS control plane (audit included), VPC flow logs, RDS exports."
+  type        = number
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of CloudWatch Logs' retention periods (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)."
+  }
+}
+
+variable "secret_recovery_days" {
+  description = "Days a deleted secret (database user password, write token) can be restored: 0 deletes at once (dev), else 7 to 30."
+  type        = number
+  validation {
+    condition     = var.secret_recovery_days == 0 || (var.secret_recovery_days >= 7 && var.secret_recovery_days <= 30)
+    error_message = "secret_recovery_days must be 0 or 7 to 30."
+  }
 }

@@ -21,7 +21,16 @@ db_multi_az              = true
 db_deletion_protection   = true
 db_backup_retention_days = 14
 
-vpn_admin_cidrs          = ["203.0.113.0/24"]
+vpn_admin_cidrs = ["203.0.113.0/24"]
+# The VPN server's key pair (terraform/README.md: made before stage 1): SSH from vpn_admin_cidrs.
+vpn_key_name             = "bookstore-prod-vpn"
 monitoring_instance_type = "t3.medium"
 
 api_image = "ghcr.io/bookstore-dev/bookstore-api:0.1.0"
+
+# Three months of logs (audit included); a deleted secret can be restored for 7 days.
+log_retention_days   = 90
+secret_recovery_days = 7
+
+# Who else may run kubectl (EKS access entries), e.g. your team's SSO role:
+# admin_principal_arns = ["arn:aws:iam::123456789012:role/AWSReservedSSO_Admin_0123456789abcdef"]

@@ -53,6 +53,16 @@ resource "aws_instance" "this" {
   iam_instance_profile        = module.role.instance_profile_name
   key_name                    = var.key_name
   associate_public_ip_address = true
+  # A MySQL client that speaks the database's TLS, and the RDS certificate authorities to verify
+  # it with (Amazon Linux ships MariaDB's client: `--ssl-verify-server-cert`, not `--ssl-mode`).
+  user_data                   = <<-SCRIPT
+    #!/bin/bash
+    set -euo pipefail
+    dnf install -y -q mariadb105
+    install -d /etc/pki/rds
+    curl -fsSL -o /etc/pki/rds/global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+  SCRIPT
+  user_data_replace_on_change = true
   monitoring                  = true
   ebs_optimized               = true
 

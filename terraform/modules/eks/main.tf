@@ -8,6 +8,7 @@ module "key" {
 }
 
 resource "aws_cloudwatch_log_group" "control_plane" {
+  #checkov:skip=CKV_AWS_338:Retention is the environment's log_retention_days (14 dev, 90 prod: terraform/README.md's cost table); a year is a compliance choice, not a default.
   # The name EKS writes to.
   name              = "/aws/eks/${var.cluster_name}/cluster"
   retention_in_days = var.log_retention_days
@@ -46,7 +47,7 @@ resource "aws_eks_cluster" "this" {
   }
 
   access_config {
-    authentication_mode                         = "API_AND_CONFIG_MAP"
+    authentication_mode                         = "API"
     bootstrap_cluster_creator_admin_permissions = true
   }
 
@@ -58,6 +59,12 @@ resource "aws_eks_cluster" "this" {
   }
 
   enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
+  # Standard support only: a version that leaves it stops being upgraded-around silently and
+  # gets upgraded by EKS, instead of running on at six times the price (EXTENDED, the default).
+  upgrade_policy {
+    support_type = "STANDARD"
+  }
 
   tags       = var.tags
   depends_on = [aws_iam_role_policy_attachment.cluster, aws_cloudwatch_log_group.control_plane]
@@ -127,6 +134,10 @@ resource "aws_eks_node_group" "default" {
   node_role_arn   = aws_iam_role.node.arn
   subnet_ids      = var.private_subnet_ids
   instance_types  = var.node_instance_types
+  # The nodes follow the control plane: a kubernetes_version bump upgrades them too (the launch
+  # template names no image, so EKS picks the image of this version and type).
+  version  = aws_eks_cluster.this.version
+  ami_type = var.node_ami_type
 
   scaling_config {
     desired_size = var.node_desired_size
@@ -144,10 +155,57 @@ resource "aws_eks_node_group" "default" {
   }
 
   tags       = var.tags
-  depends_on = [aws_iam_role_policy_attachment.node]
+  depends_on = [aws_iam_role_policy_attachment.node, aws_eks_addon.before_nodes]
 
   lifecycle {
     # The cluster autoscaler (or a person) changes the count; Terraform keeps the bounds.
     ignore_changes = [scaling_config[0].desired_size]
   }
+}
+
+# EKS's add-ons, managed by EKS (versions that match the cluster's, upgraded with it). The
+# networking ones come before the nodes, which cannot become ready without them; the others run
+# as pods and need nodes (created before them, they wait for nodes that are not there). EKS
+# installs no metrics-server: without it the HorizontalPodAutoscaler never sees CPU.
+locals {
+  addons_before_nodes = toset(["vpc-cni", "kube-proxy", "eks-pod-identity-agent"])
+  addons_after_nodes  = toset(["coredns", "metrics-server"])
+}
+
+resource "aws_eks_addon" "before_nodes" {
+  for_each                    = local.addons_before_nodes
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = each.value
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  tags                        = var.tags
+}
+
+resource "aws_eks_addon" "after_nodes" {
+  for_each                    = local.addons_after_nodes
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = each.value
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  tags                        = var.tags
+  depends_on                  = [aws_eks_node_group.default]
+}
+
+# Who may administer the cluster besides whoever created it: people's or CI's IAM roles.
+resource "aws_eks_access_entry" "admins" {
+  for_each      = toset(var.admin_principal_arns)
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = each.value
+  tags          = var.tags
+}
+
+resource "aws_eks_access_policy_association" "admins" {
+  for_each      = toset(var.admin_principal_arns)
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = each.value
+  policy_arn    = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+  access_scope {
+    type = "cluster"
+  }
+  depends_on = [aws_eks_access_entry.admins]
 }

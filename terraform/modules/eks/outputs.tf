@@ -40,5 +40,23 @@ output "node_group" {
     desired    = aws_eks_node_group.default.scaling_config[0].desired_size
     min        = aws_eks_node_group.default.scaling_config[0].min_size
     max        = aws_eks_node_group.default.scaling_config[0].max_size
+    version    = aws_eks_node_group.default.version
+    ami_type   = aws_eks_node_group.default.ami_type
+  }
+}
+
+output "node_autoscaling_group_name" {
+  description = "Auto Scaling group of the managed node group (load balancer target groups attach to it)."
+  value       = aws_eks_node_group.default.resources[0].autoscaling_groups[0].name
+}
+
+output "control_plane" {
+  description = "What keeps the cluster upgraded and usable: for reviews and the architecture tests."
+  value = {
+    support_type        = aws_eks_cluster.this.upgrade_policy[0].support_type
+    addons_before_nodes = sort([for a in aws_eks_addon.before_nodes : a.addon_name])
+    addons_after_nodes  = sort([for a in aws_eks_addon.after_nodes : a.addon_name])
+    admins              = sort([for a in aws_eks_access_policy_association.admins : a.principal_arn])
+    log_retention_days  = aws_cloudwatch_log_group.control_plane.retention_in_days
   }
 }

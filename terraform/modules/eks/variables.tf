@@ -107,3 +107,23 @@ variable "region" {
     error_message = "region must be an AWS region name such as eu-west-1."
   }
 }
+
+variable "node_ami_type" {
+  description = "EKS-optimised image family of the worker nodes; its version follows kubernetes_version."
+  type        = string
+  default     = "AL2023_x86_64_STANDARD"
+  validation {
+    condition     = can(regex("^(AL2023|BOTTLEROCKET)_", var.node_ami_type))
+    error_message = "node_ami_type must be an AL2023_* or BOTTLEROCKET_* type, e.g. AL2023_x86_64_STANDARD."
+  }
+}
+
+variable "admin_principal_arns" {
+  description = "IAM roles or users given cluster-admin access (EKS access entries), besides the identity that created the cluster."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for arn in var.admin_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", arn))])
+    error_message = "Each entry must be an IAM role or user ARN."
+  }
+}

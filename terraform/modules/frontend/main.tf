@@ -40,8 +40,10 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Requests are served by CloudFront; S3 access logs would only show CloudFront's own reads.
   #checkov:skip=CKV_AWS_144:Static files rebuilt from the repository by `terraform apply`; cross-region replication adds cost and nothing to recover.
   #checkov:skip=CKV2_AWS_62:Nothing reacts to changes of the page's files.
-  bucket        = "${var.name}-web-${data.aws_caller_identity.current.account_id}"
-  force_destroy = var.force_destroy
+  bucket = "${var.name}-web-${data.aws_caller_identity.current.account_id}"
+  # The page is built from the repository by every apply: nothing in the bucket needs keeping,
+  # and a versioned bucket that is not emptied stops `terraform destroy`.
+  force_destroy = true
   tags          = var.tags
 }
 
@@ -206,24 +208,22 @@ resource "aws_cloudfront_distribution" "this" {
     origin_access_control_id = aws_cloudfront_origin_access_control.this.id
   }
 
-  # The API's load balancer, once it exists (the cluster side creates it): browsers reach the
-  # API over HTTPS on the page's own origin (no mixed content, no CORS).
+  # The API's internal load balancer, through its VPC origin (modules/api-origin): browsers
+  # reach the API over HTTPS on the page's own origin (no mixed content, no CORS), and nothing
+  # reaches it but CloudFront.
   dynamic "origin" {
-    for_each = var.api_origin_domain == null ? [] : [var.api_origin_domain]
+    for_each = var.api_origin == null ? [] : [var.api_origin]
     content {
-      domain_name = origin.value
+      domain_name = origin.value.domain_name
       origin_id   = "api"
-      custom_origin_config {
-        http_port              = 80
-        https_port             = 443
-        origin_protocol_policy = "http-only"
-        origin_ssl_protocols   = ["TLSv1.2"]
+      vpc_origin_config {
+        vpc_origin_id = origin.value.vpc_origin_id
       }
     }
   }
 
   dynamic "ordered_cache_behavior" {
-    for_each = var.api_origin_domain == null ? [] : ["/api/*"]
+    for_each = var.api_origin == null ? [] : ["/api/*"]
     content {
       path_pattern               = ordered_cache_behavior.value
       target_origin_id           = "api"

@@ -24,6 +24,15 @@ output "posture" {
     ])
     origin_access_control = aws_cloudfront_origin_access_control.this.signing_behavior
     bucket_readers        = [for statement in jsondecode(aws_s3_bucket_policy.this.policy).Statement : statement.Principal if statement.Effect == "Allow"]
-    api_routed            = var.api_origin_domain != null
+    force_destroy         = aws_s3_bucket.this.force_destroy
+    api_behaviours = [for b in aws_cloudfront_distribution.this.ordered_cache_behavior : {
+      path   = b.path_pattern
+      viewer = b.viewer_protocol_policy
+      origin = b.target_origin_id
+    } if b.target_origin_id == "api"]
+    api_origins = [for o in aws_cloudfront_distribution.this.origin : {
+      vpc_origin    = length(o.vpc_origin_config) > 0
+      custom_origin = length(o.custom_origin_config) > 0
+    } if o.origin_id == "api"]
   }
 }

@@ -13,7 +13,7 @@ variable "web_dir" {
 }
 
 variable "api_url" {
-  description = "Public URL of the bookstore API written into config.js; empty (the default) means the page's own origin, where CloudFront routes /api/* to api_origin_domain."
+  description = "Public URL of the bookstore API written into config.js; empty (the default) means the page's own origin, where CloudFront routes /api/* to the api_origin."
   type        = string
   default     = ""
   validation {
@@ -32,24 +32,17 @@ variable "price_class" {
   }
 }
 
-variable "force_destroy" {
-  description = "Let `terraform destroy` delete the bucket with its objects."
-  type        = bool
-  default     = false
-}
-
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
 }
 
-variable "api_origin_domain" {
-  description = "DNS name of the API's load balancer, routed to from /api/* (null until the cluster side created it: then apply again with it)."
-  type        = string
-  default     = null
-  validation {
-    condition     = var.api_origin_domain == null || can(regex("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", var.api_origin_domain))
-    error_message = "api_origin_domain must be a DNS name, such as a1b2-123.elb.eu-west-1.amazonaws.com."
-  }
+variable "api_origin" {
+  description = "The API's internal load balancer (modules/api-origin: its DNS name and CloudFront VPC origin), routed to from /api/*; null serves the page alone."
+  type = object({
+    domain_name   = string
+    vpc_origin_id = string
+  })
+  default = null
 }

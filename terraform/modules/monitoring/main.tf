@@ -1,6 +1,10 @@
-data "aws_ssm_parameter" "debian" {
-  name = "/aws/service/debian/release/12/latest/amd64"
+# Amazon Linux 2023: its image runs the SSM agent from boot, so Session Manager reaches the host
+# even when cloud-init fails (the host has no key pair and no inbound SSH).
+data "aws_ssm_parameter" "al2023" {
+  name = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 }
+
+data "aws_caller_identity" "current" {}
 
 data "aws_subnet" "this" {
   id = var.private_subnet_id
@@ -10,39 +14,39 @@ locals {
   prometheus_source = yamldecode(var.prometheus_config)
   # From outside the cluster, discovery talks to the EKS API with a token the host refreshes.
   prometheus = merge(local.prometheus_source, {
-    rule_files = ["/etc/prometheus/rules/*.yml"]
+    rule_files = ["${local.config_dir}/prometheus/rules/*.yml"]
     scrape_configs = [for job in local.prometheus_source.scrape_configs : merge(job, {
       kubernetes_sd_configs = [for sd in lookup(job, "kubernetes_sd_configs", []) : merge(sd, {
         api_server    = var.cluster_endpoint
         authorization = { credentials_file = "/etc/prometheus/eks-token" }
-        tls_config    = { ca_file = "/etc/prometheus/eks-ca.crt" }
+        tls_config    = { ca_file = "${local.config_dir}/prometheus/eks-ca.crt" }
       })]
     })]
   })
 
-  files = concat(
-    [
-      { path = "/etc/prometheus/prometheus.yml", content = yamlencode(local.prometheus) },
-      { path = "/etc/prometheus/eks-ca.crt", content = base64decode(var.cluster_ca_certificate) },
-    ],
-    [for name, content in var.alert_rules : { path = "/etc/prometheus/rules/${name}", content = content }],
-    [for path, content in var.grafana_provisioning : { path = "/etc/grafana/provisioning/${path}", content = content }],
-    [for name, content in var.grafana_dashboards : { path = "/var/lib/grafana/dashboards/bookstore/${name}", content = content }],
+  # The configuration lives in a bucket that the host syncs every minute, not in the instance's
+  # user data: a change under deploy/monitoring updates objects, and the host keeps running.
+  config_dir = "/etc/monitoring"
+  config_files = merge(
+    {
+      "prometheus/prometheus.yml" = yamlencode(local.prometheus)
+      "prometheus/eks-ca.crt"     = base64decode(var.cluster_ca_certificate)
+    },
+    { for name, content in var.alert_rules : "prometheus/rules/${name}" => content },
+    { for path, content in var.grafana_provisioning : "grafana/provisioning/${path}" => content },
+    { for name, content in var.grafana_dashboards : "grafana/dashboards/${name}" => content },
   )
 
-  cloud_config = {
-    package_update = true
-    packages       = ["curl", "gnupg", "awscli"]
-    write_files    = [for f in local.files : { path = f.path, content = f.content, permissions = "0644" }]
-    runcmd = [
-      ["bash", "-c", templatefile("${path.module}/install.sh.tftpl", {
-        prometheus_version = var.prometheus_version
-        cluster_name       = var.cluster_name
-        region             = var.region
-        data_volume_id     = aws_ebs_volume.data.id
-      })],
-    ]
-  }
+  # What makes the host: software and where its configuration is. Changing it replaces the
+  # instance (the data volume stays).
+  bootstrap = templatefile("${path.module}/install.sh.tftpl", {
+    prometheus_version = var.prometheus_version
+    cluster_name       = var.cluster_name
+    region             = var.region
+    data_volume_id     = aws_ebs_volume.data.id
+    config_bucket      = aws_s3_bucket.config.id
+    config_dir         = local.config_dir
+  })
 }
 
 resource "aws_security_group" "this" {
@@ -98,6 +102,106 @@ resource "aws_iam_role_policy" "describe_cluster" {
   })
 }
 
+resource "aws_iam_role_policy" "read_config" {
+  name = "read-config"
+  role = module.role.role_name
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["s3:ListBucket"]
+        Resource = aws_s3_bucket.config.arn
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["s3:GetObject"]
+        Resource = "${aws_s3_bucket.config.arn}/*"
+      },
+      {
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt"]
+        Resource = module.key.arn
+      },
+    ]
+  })
+}
+
+# The configuration files (Prometheus, its rules, Grafana's provisioning and dashboards).
+resource "aws_s3_bucket" "config" {
+  #checkov:skip=CKV_AWS_18:Only the monitoring host reads it; the files come from the repository.
+  #checkov:skip=CKV_AWS_144:The files are rebuilt from the repository by every apply; replication adds nothing to recover.
+  #checkov:skip=CKV2_AWS_62:The host polls the bucket; nothing else reacts to changes.
+  bucket        = "${var.name}-monitoring-config-${data.aws_caller_identity.current.account_id}"
+  force_destroy = true
+  tags          = var.tags
+}
+
+resource "aws_s3_bucket_public_access_block" "config" {
+  bucket                  = aws_s3_bucket.config.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "config" {
+  bucket = aws_s3_bucket.config.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "config" {
+  bucket = aws_s3_bucket.config.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = module.key.arn
+    }
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "config" {
+  bucket = aws_s3_bucket.config.id
+  rule {
+    id     = "expire-old-versions"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "config" {
+  bucket = aws_s3_bucket.config.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "TlsOnly"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = [aws_s3_bucket.config.arn, "${aws_s3_bucket.config.arn}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
+  })
+  depends_on = [aws_s3_bucket_public_access_block.config]
+}
+
+resource "aws_s3_object" "config" {
+  for_each   = local.config_files
+  bucket     = aws_s3_bucket.config.id
+  key        = each.key
+  content    = each.value
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.config]
+}
+
 # Read-only access to the cluster for service discovery (pods, services, endpoints).
 resource "aws_eks_access_entry" "this" {
   cluster_name  = var.cluster_name
@@ -116,10 +220,10 @@ resource "aws_eks_access_policy_association" "view" {
 }
 
 # Prometheus' and Grafana's data live on a volume of their own, which outlives the instance: a
-# new configuration (user data) replaces the instance, not the history.
+# replaced instance (new bootstrap) mounts the same history.
 module "key" {
   source      = "../kms-key"
-  description = "${var.name} monitoring data volume"
+  description = "${var.name} monitoring data volume and configuration"
   tags        = var.tags
 }
 
@@ -133,13 +237,12 @@ resource "aws_ebs_volume" "data" {
 }
 
 resource "aws_instance" "this" {
-  ami                    = data.aws_ssm_parameter.debian.value
-  instance_type          = var.instance_type
-  subnet_id              = var.private_subnet_id
-  vpc_security_group_ids = [aws_security_group.this.id]
-  iam_instance_profile   = module.role.instance_profile_name
-  # cloud-config, gzipped (cloud-init unpacks it) to stay under the 16 KB of user data.
-  user_data_base64            = base64gzip("#cloud-config\n${yamlencode(local.cloud_config)}")
+  ami                         = data.aws_ssm_parameter.al2023.value
+  instance_type               = var.instance_type
+  subnet_id                   = var.private_subnet_id
+  vpc_security_group_ids      = [aws_security_group.this.id]
+  iam_instance_profile        = module.role.instance_profile_name
+  user_data_base64            = base64gzip(local.bootstrap)
   user_data_replace_on_change = true
   monitoring                  = true
   ebs_optimized               = true
@@ -158,8 +261,8 @@ resource "aws_instance" "this" {
   tags = merge(var.tags, { Name = "${var.name}-monitoring" })
 
   lifecycle {
-    # The AMI parameter names the latest Debian image: a newer one does not replace the host
-    # (replace it on purpose with `terraform apply -replace=...`).
+    # The AMI parameter names the latest Amazon Linux image: a newer one does not replace the
+    # host (replace it on purpose with `terraform apply -replace=...`).
     ignore_changes = [ami]
   }
 }
@@ -168,13 +271,16 @@ resource "aws_volume_attachment" "data" {
   device_name = "/dev/sdf"
   volume_id   = aws_ebs_volume.data.id
   instance_id = aws_instance.this.id
+  # A mounted volume does not detach from a running instance (the detach waits, then times
+  # out): stop the old instance first when it is replaced.
+  stop_instance_before_detaching = true
 }
 
-# Scraping and discovery inside the cluster: the Kubernetes API, the API pods' /metrics (8080,
-# also the operator's) and the node-exporter sidecars (9100), on the cluster security group that
+# Scraping and discovery inside the cluster: the Kubernetes API, the operator's /metrics (8080),
+# the API pods' (8081) and the node-exporter sidecars (9100), on the cluster security group that
 # EKS puts on the control plane and the managed nodes.
 resource "aws_vpc_security_group_ingress_rule" "cluster" {
-  for_each                     = { kubernetes-api = 443, metrics = 8080, node-exporter = 9100 }
+  for_each                     = { kubernetes-api = 443, operator-metrics = 8080, api-metrics = 8081, node-exporter = 9100 }
   security_group_id            = var.cluster_security_group_id
   description                  = "${each.key} from the monitoring host"
   ip_protocol                  = "tcp"

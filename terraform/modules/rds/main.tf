@@ -22,10 +22,32 @@ resource "aws_vpc_security_group_ingress_rule" "mysql" {
   referenced_security_group_id = each.value
 }
 
+# The key of Performance Insights and the database secrets, which go with the environment. The
+# storage (and so every snapshot, the final one included) is encrypted with the account's
+# AWS-managed RDS key instead: a destroy schedules this key for deletion, and a snapshot
+# encrypted with a deleted key can never be restored.
 module "key" {
   source      = "../kms-key"
-  description = "${var.name} RDS storage, Performance Insights and database secrets"
+  description = "${var.name} RDS Performance Insights and database secrets"
   tags        = var.tags
+}
+
+# The log groups RDS writes its exports to, made here first so that they have a retention and a
+# key (RDS would create them itself, kept forever and unencrypted).
+module "logs_key" {
+  source          = "../kms-key"
+  description     = "${var.name} RDS logs"
+  cloudwatch_logs = true
+  region          = var.region
+  tags            = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "exports" {
+  for_each          = toset(var.log_exports)
+  name              = "/aws/rds/instance/${var.name}/${each.value}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = module.logs_key.arn
+  tags              = var.tags
 }
 
 locals {
@@ -91,7 +113,8 @@ resource "aws_db_instance" "this" {
   max_allocated_storage = var.max_allocated_storage_gb
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = module.key.arn
+  # null: the AWS-managed aws/rds key, which no destroy deletes (see module "key").
+  kms_key_id = null
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
   vpc_security_group_ids = [aws_security_group.this.id]
@@ -104,9 +127,11 @@ resource "aws_db_instance" "this" {
   copy_tags_to_snapshot               = true
   deletion_protection                 = var.deletion_protection
   skip_final_snapshot                 = false
-  final_snapshot_identifier           = "${var.name}-final"
-  auto_minor_version_upgrade          = true
-  enabled_cloudwatch_logs_exports     = ["error", "general", "slowquery"]
+  # Unique per database: a second destroy of a re-created environment would otherwise fail on
+  # the first one's snapshot. Fixed when the database is made (ignore_changes below).
+  final_snapshot_identifier       = "${var.name}-final-${formatdate("YYYYMMDDhhmmss", timestamp())}"
+  auto_minor_version_upgrade      = true
+  enabled_cloudwatch_logs_exports = var.log_exports
 
   monitoring_interval                   = 60
   monitoring_role_arn                   = aws_iam_role.monitoring.arn
@@ -115,7 +140,11 @@ resource "aws_db_instance" "this" {
   performance_insights_retention_period = local.performance_insights ? 7 : null
 
   tags       = var.tags
-  depends_on = [aws_iam_role_policy_attachment.monitoring]
+  depends_on = [aws_iam_role_policy_attachment.monitoring, aws_cloudwatch_log_group.exports]
+
+  lifecycle {
+    ignore_changes = [final_snapshot_identifier]
+  }
 }
 
 # The API's own database user, with rights on its database only. Its password is generated once
@@ -128,10 +157,12 @@ data "aws_secretsmanager_random_password" "app" {
 
 resource "aws_secretsmanager_secret" "app" {
   #checkov:skip=CKV2_AWS_57:The app user's password changes by hand (update the secret, the cluster side's job applies it); RDS rotates the master password.
-  name                    = "${var.name}/app-user"
+  # A unique name: a deleted secret's name stays taken for its recovery window, which would stop
+  # an environment re-created within it.
+  name_prefix             = "${var.name}/app-user-"
   description             = "Password of the bookstore API's database user (${var.app_username})"
   kms_key_id              = module.key.arn
-  recovery_window_in_days = 7
+  recovery_window_in_days = var.secret_recovery_days
   tags                    = var.tags
 }
 

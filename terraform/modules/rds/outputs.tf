@@ -48,6 +48,13 @@ output "posture" {
   value = {
     publicly_accessible  = aws_db_instance.this.publicly_accessible
     storage_encrypted    = aws_db_instance.this.storage_encrypted
+    storage_key          = aws_db_instance.this.kms_key_id
+    environment_keys     = [module.key.arn, module.logs_key.arn]
+    final_snapshot       = aws_db_instance.this.final_snapshot_identifier
+    log_groups           = { for name, group in aws_cloudwatch_log_group.exports : name => group.retention_in_days }
+    log_exports          = aws_db_instance.this.enabled_cloudwatch_logs_exports
+    secret_name_prefix   = aws_secretsmanager_secret.app.name_prefix
+    secret_recovery_days = aws_secretsmanager_secret.app.recovery_window_in_days
     engine_version       = aws_db_instance.this.engine_version
     performance_insights = aws_db_instance.this.performance_insights_enabled
     subnet_ids           = aws_db_subnet_group.this.subnet_ids

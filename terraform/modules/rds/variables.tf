@@ -125,3 +125,38 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "region" {
+  description = "AWS region the resources are in (names the CloudWatch Logs service in the logs key's policy), e.g. \"eu-west-1\"."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "log_exports" {
+  description = "Logs exported to CloudWatch Logs (error, slowquery, general, iam-db-auth-error). The general log records every statement: leave it out unless debugging."
+  type        = list(string)
+  default     = ["error", "slowquery"]
+  validation {
+    condition     = alltrue([for l in var.log_exports : contains(["error", "slowquery", "general", "iam-db-auth-error"], l)])
+    error_message = "log_exports may hold error, slowquery, general and iam-db-auth-error."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Days to keep the exported logs."
+  type        = number
+  default     = 30
+}
+
+variable "secret_recovery_days" {
+  description = "Days a deleted secret (the API user's password) can still be restored: 0 deletes it at once, else 7 to 30."
+  type        = number
+  default     = 7
+  validation {
+    condition     = var.secret_recovery_days == 0 || (var.secret_recovery_days >= 7 && var.secret_recovery_days <= 30)
+    error_message = "secret_recovery_days must be 0 or 7 to 30."
+  }
+}

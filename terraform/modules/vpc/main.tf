@@ -101,6 +101,7 @@ module "flow_logs_key" {
 }
 
 resource "aws_cloudwatch_log_group" "flow_logs" {
+  #checkov:skip=CKV_AWS_338:Retention is the environment's log_retention_days (14 dev, 90 prod: terraform/README.md's cost table); a year is a compliance choice, not a default.
   name              = "/aws/vpc/${var.name}/flow-logs"
   retention_in_days = var.flow_log_retention_days
   kms_key_id        = module.flow_logs_key.arn

@@ -39,3 +39,8 @@ output "layout" {
     public_subnet_ids      = aws_subnet.public[*].id
   }
 }
+
+output "flow_log_retention_days" {
+  description = "Days the flow logs are kept."
+  value       = aws_cloudwatch_log_group.flow_logs.retention_in_days
+}

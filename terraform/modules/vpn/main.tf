@@ -47,6 +47,19 @@ resource "aws_vpc_security_group_ingress_rule" "admin" {
   cidr_ipv4         = each.value
 }
 
+# The way in when the server's setup went wrong (the web UI then may not answer): SSH with the
+# key pair, from the admin ranges only, and only when a key pair is given. The Marketplace image
+# is not known to run the SSM agent, so Session Manager is not relied on.
+resource "aws_vpc_security_group_ingress_rule" "ssh" {
+  for_each          = var.key_name == null ? toset([]) : toset(var.admin_cidrs)
+  security_group_id = aws_security_group.this.id
+  description       = "SSH (key pair ${var.key_name}) from ${each.value}"
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_ipv4         = each.value
+}
+
 resource "aws_vpc_security_group_egress_rule" "vpc" {
   security_group_id = aws_security_group.this.id
   description       = "VPN clients' traffic into the VPC"

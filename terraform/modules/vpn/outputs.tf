@@ -18,5 +18,6 @@ output "client_ingress" {
   value = concat(
     [for r in aws_vpc_security_group_ingress_rule.clients : { port = r.from_port, protocol = r.ip_protocol, cidr = r.cidr_ipv4 }],
     [for r in aws_vpc_security_group_ingress_rule.admin : { port = r.from_port, protocol = r.ip_protocol, cidr = r.cidr_ipv4 }],
+    [for r in aws_vpc_security_group_ingress_rule.ssh : { port = r.from_port, protocol = r.ip_protocol, cidr = r.cidr_ipv4 }],
   )
 }

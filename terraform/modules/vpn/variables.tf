@@ -35,7 +35,7 @@ variable "marketplace_product_code" {
 }
 
 variable "key_name" {
-  description = "EC2 key pair for SSH to the server (its admin password is set there: sudo passwd openvpn); null relies on Session Manager."
+  description = "EC2 key pair for SSH to the server from admin_cidrs (the way in when its setup failed; its admin password is set there: sudo passwd openvpn); null opens no SSH."
   type        = string
   default     = null
 }

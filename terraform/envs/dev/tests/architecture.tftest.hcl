@@ -31,6 +31,23 @@ mock_provider "aws" {
   mock_resource "aws_iam_instance_profile" {
     defaults = { arn = "arn:aws:iam::123456789012:instance-profile/mock" }
   }
+  mock_data "aws_ec2_managed_prefix_list" {
+    defaults = {
+      id      = "pl-cloudfront"
+      entries = [{ cidr = "130.176.0.0/18", description = "" }, { cidr = "64.252.64.0/18", description = "" }]
+    }
+  }
+  mock_resource "aws_lb" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/mock/0123456789abcdef" }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/mock/0123456789abcdef" }
+  }
+  mock_resource "aws_eks_node_group" {
+    defaults = {
+      resources = [{ autoscaling_groups = [{ name = "eks-default-0123" }], remote_access_security_group_id = "" }]
+    }
+  }
   # Computed blocks the configuration reads need a shape (the mock fills in strings elsewhere).
   mock_resource "aws_eks_cluster" {
     defaults = {
@@ -122,8 +139,8 @@ run "architecture" {
     error_message = "SSH is never open to 0.0.0.0/0."
   }
   assert {
-    condition     = alltrue([for rule in output.architecture.vpn_access : rule.port == 1194 || (rule.port == 943 && rule.cidr != "0.0.0.0/0")])
-    error_message = "The VPN server opens UDP 1194 to clients and its web UI (943) to admin ranges only; nothing on 443."
+    condition     = alltrue([for rule in output.architecture.vpn_access : rule.port == 1194 || (contains([943, 22], rule.port) && rule.cidr != "0.0.0.0/0")])
+    error_message = "The VPN server opens UDP 1194 to clients, its web UI (943) and SSH (22, with a key pair) to admin ranges only; nothing on 443."
   }
   assert {
     condition     = strcontains(output.cluster_settings, "DATABASE_USER=bookstore_app\n") && !strcontains(output.cluster_settings, "admin_bookstore")
@@ -133,16 +150,103 @@ run "architecture" {
     condition     = strcontains(output.cluster_settings, "WRITE_TOKEN_SECRET_ARN=arn:aws:secretsmanager:")
     error_message = "The cluster side is told where the API's write token is kept."
   }
-}
 
-run "the_api_behind_cloudfront_once_its_load_balancer_exists" {
-  command = apply
-  variables {
-    api_origin_domain = "a1b2c3-123456789.elb.eu-west-1.amazonaws.com"
+  # What a real account's first apply, its destroy and its second apply need (issue 18).
+  assert {
+    condition = alltrue([
+      for s in values(output.architecture.secrets) : s.name_prefix != null && s.recovery_days == var.secret_recovery_days
+    ])
+    error_message = "Secrets have unique names (name_prefix) and the environment's recovery window: a re-created environment does not collide with its deleted secrets."
   }
   assert {
-    condition     = output.architecture.web.api_routed
-    error_message = "Stage 3 routes /api/* through CloudFront (HTTPS) to the load balancer."
+    condition     = can(regex("^bookstore-${var.environment}-final-[0-9]{14}$", output.architecture.database.final_snapshot))
+    error_message = "The final snapshot's name is unique per database: a second destroy does not collide with the first one's snapshot."
+  }
+  assert {
+    condition     = !contains(output.architecture.database.environment_keys, output.architecture.database.storage_key)
+    error_message = "The database (and so its final snapshot) is not encrypted with a key the environment's destroy deletes (it uses the AWS-managed RDS key)."
+  }
+  assert {
+    condition     = output.architecture.web.force_destroy
+    error_message = "The web bucket (rebuilt from the repository by every apply) is emptied by destroy, in every environment."
+  }
+  assert {
+    condition = (
+      output.architecture.monitoring.stop_instance_before_detaching &&
+      contains(output.architecture.monitoring.config_keys, "prometheus/prometheus.yml") &&
+      contains(output.architecture.monitoring.config_keys, "prometheus/rules/bookstore.rules.yml") &&
+      length([for k in output.architecture.monitoring.config_keys : k if startswith(k, "grafana/dashboards/")]) > 0
+    )
+    error_message = "The monitoring configuration is in the bucket the host syncs (not its user data), and a replaced host is stopped before its data volume detaches."
+  }
+  assert {
+    condition     = output.architecture.monitoring.ami_parameter == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+    error_message = "The monitoring host runs Amazon Linux 2023, whose image starts the SSM agent without cloud-init: Session Manager reaches it even when its setup failed."
+  }
+  assert {
+    condition     = contains(output.architecture.monitoring.cluster_ports, 8081) && contains(output.architecture.monitoring.cluster_ports, 8080) && contains(output.architecture.monitoring.cluster_ports, 9100)
+    error_message = "The cluster admits the monitoring host on the API pods' metrics port (8081), the operator's (8080) and node-exporter's (9100)."
+  }
+  assert {
+    condition = (
+      output.architecture.cluster.support_type == "STANDARD" &&
+      toset(output.architecture.cluster.addons_before_nodes) == toset(["eks-pod-identity-agent", "kube-proxy", "vpc-cni"]) &&
+      toset(output.architecture.cluster.addons_after_nodes) == toset(["coredns", "metrics-server"])
+    )
+    error_message = "EKS standard support only; networking add-ons before the nodes, CoreDNS and metrics-server (the HPA's CPU figures) after them."
+  }
+  assert {
+    condition     = output.architecture.nodes.version == var.kubernetes_version && startswith(output.architecture.nodes.ami_type, "AL2023_")
+    error_message = "The nodes follow kubernetes_version (version and ami_type set on the node group)."
+  }
+  assert {
+    condition = (
+      output.architecture.api.internal &&
+      length(output.architecture.api.ingress_cidrs) == 0 &&
+      output.architecture.api.ingress_prefix_lists == ["pl-cloudfront"] &&
+      output.architecture.api.target_port == var.api_node_port
+    )
+    error_message = "The API's load balancer is internal and admits CloudFront's origin-facing prefix list only (no address range, so never 0.0.0.0/0), in front of the Bookstore's node port."
+  }
+  assert {
+    condition = (
+      output.architecture.web.api_origins == [{ vpc_origin = true, custom_origin = false }] &&
+      output.architecture.web.api_behaviours == [{ path = "/api/*", viewer = "https-only", origin = "api" }]
+    )
+    error_message = "CloudFront reaches the API through a VPC origin (no public origin), routed from /api/* in the first apply, HTTPS only."
+  }
+  assert {
+    condition     = strcontains(output.cluster_settings, "TRUSTED_PROXIES=${join(",", var.private_subnet_cidrs)},130.176.0.0/18,64.252.64.0/18\n") && strcontains(output.cluster_settings, "API_NODE_PORT=${var.api_node_port}\n")
+    error_message = "The cluster side gets TRUSTED_PROXIES derived from what sits in front of the pods (the nodes and CloudFront's VPC origin in the private subnets, CloudFront's origin-facing ranges), and the node port."
+  }
+  assert {
+    condition = (
+      alltrue([for days in [output.architecture.log_groups.flow_logs, output.architecture.log_groups.eks] : days == var.log_retention_days]) &&
+      output.architecture.log_groups.rds == { error = var.log_retention_days, slowquery = var.log_retention_days }
+    )
+    error_message = "Every log group (flow logs, EKS, RDS's error and slow query logs, no general log) is managed with the environment's retention."
+  }
+  assert {
+    condition     = strcontains(output.architecture.bastion_setup, "mariadb") && strcontains(output.architecture.bastion_setup, "global-bundle.pem")
+    error_message = "The bastion gets a MySQL client and the RDS certificate authorities."
+  }
+}
+
+run "admins_and_a_vpn_key_pair" {
+  command = apply
+  variables {
+    admin_principal_arns = ["arn:aws:iam::123456789012:role/platform-admins"]
+    vpn_key_name         = "bookstore-vpn"
+  }
+  assert {
+    condition     = toset(output.architecture.cluster.admins) == toset(["arn:aws:iam::123456789012:role/platform-admins"])
+    error_message = "admin_principal_arns become cluster admins (EKS access entries)."
+  }
+  assert {
+    condition = length([for rule in output.architecture.vpn_access : rule if rule.port == 22]) == length(var.vpn_admin_cidrs) && alltrue([
+      for rule in output.architecture.vpn_access : contains(var.vpn_admin_cidrs, rule.cidr) if rule.port == 22
+    ])
+    error_message = "With a key pair, the VPN server takes SSH from the admin ranges only: a way in when its setup failed."
   }
 }
 
