@@ -19,6 +19,8 @@ META_ARGUMENTS = {"source", "version", "providers", "depends_on", "count", "for_
 VAR_REF = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
 MODULE_REF = re.compile(r"\bmodule\.([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_-]*)")
 COMMENT = re.compile(r"(?m)^\s*(#|//).*$")
+# `moved` blocks name resource addresses inside modules, not module outputs.
+MOVED = re.compile(r"^moved\s*\{.*?^\}", re.S | re.M)
 
 
 def blocks(parsed, kind):
@@ -44,7 +46,7 @@ class Directory:
             file = os.path.relpath(os.path.join(path, name))
             with open(file, encoding="utf-8") as f:
                 text = f.read()
-            self.texts[file] = COMMENT.sub("", text)
+            self.texts[file] = MOVED.sub("", COMMENT.sub("", text))
             parsed = hcl2.loads(text)
             for var, body in blocks(parsed, "variable"):
                 self.variables[var] = body

@@ -111,4 +111,13 @@ resource "aws_cloudfront_vpc_origin" "this" {
     }
   }
   tags = var.tags
+  timeouts {
+    # Its deployment to CloudFront's edges can outlast the provider's 15 minutes.
+    create = "30m"
+    delete = "30m"
+  }
+  lifecycle {
+    # CloudFront refuses any update of a VPC origin its distribution uses, tags included.
+    ignore_changes = [tags]
+  }
 }

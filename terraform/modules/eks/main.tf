@@ -163,7 +163,7 @@ resource "aws_eks_node_group" "default" {
   }
 }
 
-# EKS's add-ons, managed by EKS (versions that match the cluster's, upgraded with it). The
+# EKS's add-ons, managed by EKS at the newest versions for the cluster's. The
 # networking ones come before the nodes, which cannot become ready without them; the others run
 # as pods and need nodes (created before them, they wait for nodes that are not there). EKS
 # installs no metrics-server: without it the HorizontalPodAutoscaler never sees CPU.
@@ -172,10 +172,20 @@ locals {
   addons_after_nodes  = toset(["coredns", "metrics-server"])
 }
 
+# EKS does not upgrade add-ons when the cluster's version changes: each takes the newest version
+# for the cluster's, so a kubernetes_version bump moves them too.
+data "aws_eks_addon_version" "this" {
+  for_each           = setunion(local.addons_before_nodes, local.addons_after_nodes)
+  addon_name         = each.value
+  kubernetes_version = aws_eks_cluster.this.version
+  most_recent        = true
+}
+
 resource "aws_eks_addon" "before_nodes" {
   for_each                    = local.addons_before_nodes
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.value
+  addon_version               = data.aws_eks_addon_version.this[each.value].version
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
   tags                        = var.tags
@@ -185,13 +195,15 @@ resource "aws_eks_addon" "after_nodes" {
   for_each                    = local.addons_after_nodes
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.value
+  addon_version               = data.aws_eks_addon_version.this[each.value].version
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
   tags                        = var.tags
   depends_on                  = [aws_eks_node_group.default]
 }
 
-# Who may administer the cluster besides whoever created it: people's or CI's IAM roles.
+# Who may administer the cluster besides whoever created it: people's or CI's IAM roles. (Not the
+# role that runs the first apply: it has its entry already, and a principal can hold only one.)
 resource "aws_eks_access_entry" "admins" {
   for_each      = toset(var.admin_principal_arns)
   cluster_name  = aws_eks_cluster.this.name

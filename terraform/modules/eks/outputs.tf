@@ -56,6 +56,7 @@ output "control_plane" {
     support_type        = aws_eks_cluster.this.upgrade_policy[0].support_type
     addons_before_nodes = sort([for a in aws_eks_addon.before_nodes : a.addon_name])
     addons_after_nodes  = sort([for a in aws_eks_addon.after_nodes : a.addon_name])
+    addons_pinned       = alltrue([for a in concat(values(aws_eks_addon.before_nodes), values(aws_eks_addon.after_nodes)) : a.addon_version != null])
     admins              = sort([for a in aws_eks_access_policy_association.admins : a.principal_arn])
     log_retention_days  = aws_cloudwatch_log_group.control_plane.retention_in_days
   }

@@ -36,85 +36,42 @@ resource "aws_kms_key" "this" {
   tags = var.tags
 }
 
-resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_18:Requests are served by CloudFront; S3 access logs would only show CloudFront's own reads.
-  #checkov:skip=CKV_AWS_144:Static files rebuilt from the repository by `terraform apply`; cross-region replication adds cost and nothing to recover.
-  #checkov:skip=CKV2_AWS_62:Nothing reacts to changes of the page's files.
-  bucket = "${var.name}-web-${data.aws_caller_identity.current.account_id}"
-  # The page is built from the repository by every apply: nothing in the bucket needs keeping,
-  # and a versioned bucket that is not emptied stops `terraform destroy`.
-  force_destroy = true
-  tags          = var.tags
-}
-
-resource "aws_s3_bucket_public_access_block" "this" {
-  bucket                  = aws_s3_bucket.this.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_ownership_controls" "this" {
-  bucket = aws_s3_bucket.this.id
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
-}
-
-resource "aws_s3_bucket_versioning" "this" {
-  bucket = aws_s3_bucket.this.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = aws_kms_key.this.arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
-  rule {
-    id     = "expire-old-versions"
-    status = "Enabled"
-    filter {}
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
+# The page's files, readable by this distribution only (origin access control).
+module "bucket" {
+  source      = "../private-bucket"
+  name        = "${var.name}-web-${data.aws_caller_identity.current.account_id}"
+  kms_key_arn = aws_kms_key.this.arn
+  policy_statements = [{
+    Sid       = "CloudFrontReadsObjects"
+    Effect    = "Allow"
+    Principal = { Service = "cloudfront.amazonaws.com" }
+    Action    = "s3:GetObject"
+    Resource  = "arn:aws:s3:::${var.name}-web-${data.aws_caller_identity.current.account_id}/*"
+    Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.this.arn } }
+  }]
+  tags = var.tags
 }
 
 # A new version of the page reaches browsers within 5 minutes (CloudFront honours max-age).
 resource "aws_s3_object" "files" {
   for_each      = toset(local.files)
-  bucket        = aws_s3_bucket.this.id
+  bucket        = module.bucket.id
   key           = each.value
   source        = "${var.web_dir}/${each.value}"
   source_hash   = filemd5("${var.web_dir}/${each.value}")
   content_type  = local.content_types[regex("[a-z]+$", each.value)]
   cache_control = "public, max-age=300"
-  depends_on    = [aws_s3_bucket_server_side_encryption_configuration.this]
+  depends_on    = [module.bucket.encryption]
 }
 
 # Never cached (its own cache behaviour below): a changed API address applies at once.
 resource "aws_s3_object" "config" {
-  bucket        = aws_s3_bucket.this.id
+  bucket        = module.bucket.id
   key           = "config.js"
   content       = "window.BOOKSTORE_API_URL = ${jsonencode(var.api_url)};\n"
   content_type  = local.content_types.js
   cache_control = "no-store"
-  depends_on    = [aws_s3_bucket_server_side_encryption_configuration.this]
+  depends_on    = [module.bucket.encryption]
 }
 
 resource "aws_cloudfront_origin_access_control" "this" {
@@ -123,32 +80,6 @@ resource "aws_cloudfront_origin_access_control" "this" {
   origin_access_control_origin_type = "s3"
   signing_behavior                  = "always"
   signing_protocol                  = "sigv4"
-}
-
-resource "aws_s3_bucket_policy" "this" {
-  bucket = aws_s3_bucket.this.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Sid       = "CloudFrontReadsObjects"
-        Effect    = "Allow"
-        Principal = { Service = "cloudfront.amazonaws.com" }
-        Action    = "s3:GetObject"
-        Resource  = "${aws_s3_bucket.this.arn}/*"
-        Condition = { StringEquals = { "AWS:SourceArn" = aws_cloudfront_distribution.this.arn } }
-      },
-      {
-        Sid       = "TlsOnly"
-        Effect    = "Deny"
-        Principal = "*"
-        Action    = "s3:*"
-        Resource  = [aws_s3_bucket.this.arn, "${aws_s3_bucket.this.arn}/*"]
-        Condition = { Bool = { "aws:SecureTransport" = "false" } }
-      },
-    ]
-  })
-  depends_on = [aws_s3_bucket_public_access_block.this]
 }
 
 resource "aws_cloudfront_response_headers_policy" "this" {
@@ -203,7 +134,7 @@ resource "aws_cloudfront_distribution" "this" {
   http_version        = "http2and3"
 
   origin {
-    domain_name              = aws_s3_bucket.this.bucket_regional_domain_name
+    domain_name              = module.bucket.regional_domain_name
     origin_id                = "web"
     origin_access_control_id = aws_cloudfront_origin_access_control.this.id
   }
@@ -269,4 +200,34 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   tags = var.tags
+}
+
+# The bucket's resources moved into the private-bucket module: state follows, nothing is remade.
+moved {
+  from = aws_s3_bucket.this
+  to   = module.bucket.aws_s3_bucket.this
+}
+moved {
+  from = aws_s3_bucket_public_access_block.this
+  to   = module.bucket.aws_s3_bucket_public_access_block.this
+}
+moved {
+  from = aws_s3_bucket_ownership_controls.this
+  to   = module.bucket.aws_s3_bucket_ownership_controls.this
+}
+moved {
+  from = aws_s3_bucket_versioning.this
+  to   = module.bucket.aws_s3_bucket_versioning.this
+}
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this
+  to   = module.bucket.aws_s3_bucket_server_side_encryption_configuration.this
+}
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.this
+  to   = module.bucket.aws_s3_bucket_lifecycle_configuration.this
+}
+moved {
+  from = aws_s3_bucket_policy.this
+  to   = module.bucket.aws_s3_bucket_policy.this
 }

@@ -5,7 +5,7 @@ output "url" {
 
 output "bucket_name" {
   description = "Bucket holding the page's files."
-  value       = aws_s3_bucket.this.id
+  value       = module.bucket.id
 }
 
 output "distribution_id" {
@@ -16,15 +16,10 @@ output "distribution_id" {
 output "posture" {
   description = "What keeps the page's bucket private behind CloudFront: for reviews and the architecture tests."
   value = {
-    public_access_blocked = alltrue([
-      aws_s3_bucket_public_access_block.this.block_public_acls,
-      aws_s3_bucket_public_access_block.this.block_public_policy,
-      aws_s3_bucket_public_access_block.this.ignore_public_acls,
-      aws_s3_bucket_public_access_block.this.restrict_public_buckets,
-    ])
+    public_access_blocked = module.bucket.posture.public_access_blocked
     origin_access_control = aws_cloudfront_origin_access_control.this.signing_behavior
-    bucket_readers        = [for statement in jsondecode(aws_s3_bucket_policy.this.policy).Statement : statement.Principal if statement.Effect == "Allow"]
-    force_destroy         = aws_s3_bucket.this.force_destroy
+    bucket_readers        = module.bucket.posture.readers
+    force_destroy         = module.bucket.posture.force_destroy
     api_behaviours = [for b in aws_cloudfront_distribution.this.ordered_cache_behavior : {
       path   = b.path_pattern
       viewer = b.viewer_protocol_policy

@@ -44,7 +44,7 @@ locals {
     cluster_name       = var.cluster_name
     region             = var.region
     data_volume_id     = aws_ebs_volume.data.id
-    config_bucket      = aws_s3_bucket.config.id
+    config_bucket      = module.config_bucket.id
     config_dir         = local.config_dir
   })
 }
@@ -111,12 +111,12 @@ resource "aws_iam_role_policy" "read_config" {
       {
         Effect   = "Allow"
         Action   = ["s3:ListBucket"]
-        Resource = aws_s3_bucket.config.arn
+        Resource = module.config_bucket.arn
       },
       {
         Effect   = "Allow"
         Action   = ["s3:GetObject"]
-        Resource = "${aws_s3_bucket.config.arn}/*"
+        Resource = "${module.config_bucket.arn}/*"
       },
       {
         Effect   = "Allow"
@@ -128,78 +128,19 @@ resource "aws_iam_role_policy" "read_config" {
 }
 
 # The configuration files (Prometheus, its rules, Grafana's provisioning and dashboards).
-resource "aws_s3_bucket" "config" {
-  #checkov:skip=CKV_AWS_18:Only the monitoring host reads it; the files come from the repository.
-  #checkov:skip=CKV_AWS_144:The files are rebuilt from the repository by every apply; replication adds nothing to recover.
-  #checkov:skip=CKV2_AWS_62:The host polls the bucket; nothing else reacts to changes.
-  bucket        = "${var.name}-monitoring-config-${data.aws_caller_identity.current.account_id}"
-  force_destroy = true
-  tags          = var.tags
-}
-
-resource "aws_s3_bucket_public_access_block" "config" {
-  bucket                  = aws_s3_bucket.config.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
-}
-
-resource "aws_s3_bucket_versioning" "config" {
-  bucket = aws_s3_bucket.config.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_server_side_encryption_configuration" "config" {
-  bucket = aws_s3_bucket.config.id
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = "aws:kms"
-      kms_master_key_id = module.key.arn
-    }
-    bucket_key_enabled = true
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "config" {
-  bucket = aws_s3_bucket.config.id
-  rule {
-    id     = "expire-old-versions"
-    status = "Enabled"
-    filter {}
-    noncurrent_version_expiration {
-      noncurrent_days = 30
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "config" {
-  bucket = aws_s3_bucket.config.id
-  policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "TlsOnly"
-      Effect    = "Deny"
-      Principal = "*"
-      Action    = "s3:*"
-      Resource  = [aws_s3_bucket.config.arn, "${aws_s3_bucket.config.arn}/*"]
-      Condition = { Bool = { "aws:SecureTransport" = "false" } }
-    }]
-  })
-  depends_on = [aws_s3_bucket_public_access_block.config]
+module "config_bucket" {
+  source      = "../private-bucket"
+  name        = "${var.name}-monitoring-config-${data.aws_caller_identity.current.account_id}"
+  kms_key_arn = module.key.arn
+  tags        = var.tags
 }
 
 resource "aws_s3_object" "config" {
   for_each   = local.config_files
-  bucket     = aws_s3_bucket.config.id
+  bucket     = module.config_bucket.id
   key        = each.key
   content    = each.value
-  depends_on = [aws_s3_bucket_server_side_encryption_configuration.config]
+  depends_on = [module.config_bucket.encryption]
 }
 
 # Read-only access to the cluster for service discovery (pods, services, endpoints).
@@ -259,6 +200,8 @@ resource "aws_instance" "this" {
   }
 
   tags = merge(var.tags, { Name = "${var.name}-monitoring" })
+  # Its first boot reads the configuration: the objects and the right to read them come first.
+  depends_on = [aws_iam_role_policy.read_config, aws_s3_object.config]
 
   lifecycle {
     # The AMI parameter names the latest Amazon Linux image: a newer one does not replace the

@@ -15,7 +15,7 @@ output "prometheus_url" {
 
 output "config_bucket" {
   description = "Bucket holding the host's configuration (synced every minute)."
-  value       = aws_s3_bucket.config.id
+  value       = module.config_bucket.id
 }
 
 output "posture" {

@@ -37,6 +37,9 @@ mock_provider "aws" {
       entries = [{ cidr = "130.176.0.0/18", description = "" }, { cidr = "64.252.64.0/18", description = "" }]
     }
   }
+  mock_data "aws_eks_addon_version" {
+    defaults = { version = "v1.0.0-eksbuild.1" }
+  }
   mock_resource "aws_lb" {
     defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/mock/0123456789abcdef" }
   }
@@ -191,9 +194,10 @@ run "architecture" {
     condition = (
       output.architecture.cluster.support_type == "STANDARD" &&
       toset(output.architecture.cluster.addons_before_nodes) == toset(["eks-pod-identity-agent", "kube-proxy", "vpc-cni"]) &&
-      toset(output.architecture.cluster.addons_after_nodes) == toset(["coredns", "metrics-server"])
+      toset(output.architecture.cluster.addons_after_nodes) == toset(["coredns", "metrics-server"]) &&
+      output.architecture.cluster.addons_pinned
     )
-    error_message = "EKS standard support only; networking add-ons before the nodes, CoreDNS and metrics-server (the HPA's CPU figures) after them."
+    error_message = "EKS standard support only; networking add-ons before the nodes, CoreDNS and metrics-server (the HPA's CPU figures) after them, each at the newest version for the cluster's (EKS does not move them on upgrades)."
   }
   assert {
     condition     = output.architecture.nodes.version == var.kubernetes_version && startswith(output.architecture.nodes.ami_type, "AL2023_")
