@@ -167,9 +167,10 @@ async fn sync_deployment(
         patch::<Deployment, _>(client, namespace.as_deref(), &name, REPLICAS_MANAGER, &hold)
             .await?;
     }
-    let created = !current.exists;
     let (deployment, change) = sync(client, desired, current).await?;
-    match children::initial_replicas(bookstore, &deployment).filter(|_| created) {
+    // Not only right after creating it: when this patch failed, the Deployment still stands at
+    // generation 1 with the API server's default of one pod, and the next reconcile gives it.
+    match children::initial_replicas(bookstore, &deployment) {
         Some(start) => {
             let (namespace, name) = (namespace.as_deref(), &name);
             let started =

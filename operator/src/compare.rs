@@ -62,11 +62,13 @@ fn contains(observed: &Value, desired: &Value, kind: Kind) -> bool {
     }
 }
 
-/// What Go's `omitempty` leaves out.
+/// What Go's `omitempty` leaves out. Not `false`: every boolean the operator sets is a pointer in
+/// the Kubernetes API (`allowPrivilegeEscalation`, `automountServiceAccountToken`, `optional`...),
+/// which the API server stores when false; a missing one was removed by someone, and is drift.
 fn is_zero(value: &Value) -> bool {
     match value {
         Value::Null => true,
-        Value::Bool(b) => !b,
+        Value::Bool(_) => false,
         Value::Number(n) => n.as_f64() == Some(0.0),
         Value::String(s) => s.is_empty(),
         Value::Array(items) => items.is_empty(),
@@ -169,11 +171,29 @@ mod tests {
     fn zero_values_may_be_omitted_by_the_api_server() {
         assert!(holds(
             json!({"name": "A"}),
-            json!({"name": "A", "value": "", "optional": false, "items": []})
+            json!({"name": "A", "value": "", "items": []})
         ));
         assert!(!holds(
             json!({"name": "A"}),
             json!({"name": "A", "value": "x"})
+        ));
+    }
+
+    #[test]
+    fn a_removed_false_is_drift() {
+        let desired =
+            json!({"securityContext": {"allowPrivilegeEscalation": false, "runAsNonRoot": true}});
+        assert!(holds(
+            json!({"securityContext": {"allowPrivilegeEscalation": false, "runAsNonRoot": true}}),
+            desired.clone()
+        ));
+        assert!(
+            !holds(json!({"securityContext": {"runAsNonRoot": true}}), desired),
+            "someone deleted allowPrivilegeEscalation: false"
+        );
+        assert!(!holds(
+            json!({"spec": {}}),
+            json!({"spec": {"automountServiceAccountToken": false}})
         ));
     }
 

@@ -42,6 +42,7 @@ pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "quay.io/prometheus/node-exporter:
 #[x_kube(validation = rules::REPLICAS_WITHIN_AUTOSCALING.to_rule())]
 #[x_kube(validation = rules::AUTOSCALING_NEEDS_CPU_REQUEST.to_rule())]
 #[x_kube(validation = rules::PUBLIC_WRITES_NEED_A_DECISION.to_rule())]
+#[x_kube(validation = rules::ENV_NOT_RESERVED.to_rule())]
 #[serde(rename_all = "camelCase")]
 pub struct BookstoreSpec {
     /// The bookstore-api container image, e.g. `ghcr.io/example/bookstore-api:0.1.0`.
@@ -96,8 +97,10 @@ pub struct BookstoreSpec {
     #[serde(default = "default_resources")]
     pub resources: ResourceRequirements,
 
-    /// Extra environment variables for the API container.
+    /// Extra environment variables for the API container (e.g. DB_SSL_MODE, TRUSTED_PROXIES,
+    /// CORS_ALLOWED_ORIGINS); not the ones the operator sets from the rest of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
     pub env: Vec<EnvVar>,
 
     /// Annotations added to the API pods.

@@ -92,8 +92,35 @@ pub const ONE_WAY_TO_WRITE: CelRule = CelRule {
     message: "must not be true when writeTokenSecretRef is set: writes either need the token or are open",
 };
 
+/// The API's settings that the operator sets itself, or that would move the API's data or open
+/// its writes behind the operator's back (`spec.database`, `spec.auth`, `spec.rateLimit` are the
+/// way to set those). The rule below spells the same list (a test keeps them equal).
+pub const RESERVED_ENV: [&str; 14] = [
+    "BIND_ADDR",
+    "METRICS_ADDR",
+    "LOG_FORMAT",
+    "DATABASE_URL",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "SQLITE_PATH",
+    "API_WRITE_TOKENS",
+    "API_WRITE_TOKENS_FILE",
+    "RATE_LIMIT_WRITES_PER_MINUTE",
+    "RATE_LIMIT_READS_PER_MINUTE",
+];
+
+pub const ENV_NOT_RESERVED: CelRule = CelRule {
+    rule: "!has(self.env) || self.env.all(e, !(e.name in ['BIND_ADDR', 'METRICS_ADDR', 'LOG_FORMAT', 'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'SQLITE_PATH', 'API_WRITE_TOKENS', 'API_WRITE_TOKENS_FILE', 'RATE_LIMIT_WRITES_PER_MINUTE', 'RATE_LIMIT_READS_PER_MINUTE']))",
+    attached_to: "spec",
+    field_path: ".env",
+    message: "must not set BIND_ADDR, METRICS_ADDR, LOG_FORMAT, DATABASE_URL, DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, SQLITE_PATH, API_WRITE_TOKENS, API_WRITE_TOKENS_FILE or RATE_LIMIT_*: the operator sets them from spec.database, spec.auth and spec.rateLimit",
+};
+
 /// Every rule, for the tests that keep the CRD, `validate` and the API server in step.
-pub const ALL: [CelRule; 7] = [
+pub const ALL: [CelRule; 8] = [
     NAME_IS_DNS_LABEL,
     MAX_AT_LEAST_MIN,
     REPLICAS_WITHIN_AUTOSCALING,
@@ -101,6 +128,7 @@ pub const ALL: [CelRule; 7] = [
     NODE_EXPORTER_PORT_FREE,
     PUBLIC_WRITES_NEED_A_DECISION,
     ONE_WAY_TO_WRITE,
+    ENV_NOT_RESERVED,
 ];
 
 #[cfg(test)]
@@ -113,6 +141,27 @@ mod tests {
             let port = port.to_string();
             assert!(NODE_EXPORTER_PORT_FREE.rule.contains(&format!("!= {port}")));
             assert!(NODE_EXPORTER_PORT_FREE.message.contains(&port));
+        }
+    }
+
+    #[test]
+    fn the_reserved_environment_rule_names_every_reserved_variable() {
+        let quoted: Vec<String> = RESERVED_ENV
+            .iter()
+            .map(|name| format!("'{name}'"))
+            .collect();
+        assert!(
+            ENV_NOT_RESERVED
+                .rule
+                .contains(&format!("[{}]", quoted.join(", "))),
+            "{}",
+            ENV_NOT_RESERVED.rule
+        );
+        for name in RESERVED_ENV {
+            let named = ENV_NOT_RESERVED.message.contains(name)
+                || name.starts_with("RATE_LIMIT_")
+                    && ENV_NOT_RESERVED.message.contains("RATE_LIMIT_*");
+            assert!(named, "{name}");
         }
     }
 

@@ -113,6 +113,13 @@ fn check_spec(spec: &BookstoreSpec, found: &mut Violations) {
         &rules::ONE_WAY_TO_WRITE,
         !(auth.write_token_secret_ref.is_some() && auth.open_writes),
     );
+    found.rule(
+        &rules::ENV_NOT_RESERVED,
+        !spec
+            .env
+            .iter()
+            .any(|var| rules::RESERVED_ENV.contains(&var.name.as_str())),
+    );
     if let Some(token) = &auth.write_token_secret_ref {
         found.check(
             !token.name.is_empty(),

@@ -860,6 +860,24 @@ async fn the_crd_rules_and_validate_agree(env: &Env) {
             vec![rules::NODE_EXPORTER_PORT_FREE],
         ),
         (
+            "an environment variable the operator sets",
+            "shop",
+            with(
+                demo(),
+                json!({"env": [{"name": "DB_SSL_MODE", "value": "required"}, {"name": "DB_HOST", "value": "elsewhere"}]}),
+            ),
+            vec![rules::ENV_NOT_RESERVED],
+        ),
+        (
+            "tunables the operator leaves alone",
+            "shop",
+            with(
+                demo(),
+                json!({"env": [{"name": "DB_SSL_MODE", "value": "required"}, {"name": "TRUSTED_PROXIES", "value": "10.0.0.0/8"}]}),
+            ),
+            vec![],
+        ),
+        (
             "a disabled node-exporter on that port",
             "shop",
             with(

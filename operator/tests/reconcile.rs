@@ -979,6 +979,34 @@ async fn a_token_too_short_for_the_api_is_refused_before_any_pod_rolls() {
 }
 
 #[tokio::test]
+async fn a_starting_count_that_never_arrived_is_given_on_the_next_reconcile() {
+    let shop = bookstore(rds_spec());
+    let (mut world, mut deployment, service) = converged(&shop);
+    // Created, but the patch with the starting count failed: generation 1, the API server's
+    // default of one pod, nobody scaled it since.
+    deployment.metadata.generation = Some(1);
+    deployment.spec.as_mut().unwrap().replicas = Some(1);
+    deployment.status.as_mut().unwrap().observed_generation = Some(1);
+    world.deployments = vec![deployment.clone()];
+    let shop = settled(shop, &deployment, &service);
+    let expectations = in_order(vec![
+        vec![reads_password()],
+        vec![
+            expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+                assert_eq!(body["spec"], json!({"replicas": 2}));
+                (StatusCode::OK, scaled(deployment_with_status(body, 2)))
+            })
+            .by(REPLICAS_MANAGER),
+        ],
+        vec![status_write(|status| {
+            assert_eq!(status["replicasReady"], "2/2");
+        })],
+    ]);
+    let (result, _) = run(world, shop, expectations).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
 async fn a_failed_secret_write_leaves_the_deployment_alone_until_it_succeeds() {
     let shop = bookstore(rds_spec());
     let (world, deployment, service) = converged(&shop);
