@@ -43,6 +43,7 @@ pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "quay.io/prometheus/node-exporter:
 #[x_kube(validation = rules::AUTOSCALING_NEEDS_CPU_REQUEST.to_rule())]
 #[x_kube(validation = rules::PUBLIC_WRITES_NEED_A_DECISION.to_rule())]
 #[x_kube(validation = rules::ENV_NOT_RESERVED.to_rule())]
+#[x_kube(validation = rules::DATABASE_STAYS.to_rule())]
 #[serde(rename_all = "camelCase")]
 pub struct BookstoreSpec {
     /// The bookstore-api container image, e.g. `ghcr.io/example/bookstore-api:0.1.0`.

@@ -119,7 +119,18 @@ pub const ENV_NOT_RESERVED: CelRule = CelRule {
     message: "must not set BIND_ADDR, METRICS_ADDR, LOG_FORMAT, DATABASE_URL, DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, SQLITE_PATH, API_WRITE_TOKENS, API_WRITE_TOKENS_FILE or RATE_LIMIT_*: the operator sets them from spec.database, spec.auth and spec.rateLimit",
 };
 
-/// Every rule, for the tests that keep the CRD, `validate` and the API server in step.
+/// A transition rule (it compares with the stored object, so `validate` cannot check it and the
+/// end-to-end suite tries it on updates): adding or removing `database` would silently move the
+/// catalogue, leaving the books behind (a demo's in its pod, the others in the database).
+pub const DATABASE_STAYS: CelRule = CelRule {
+    rule: "has(self.database) == has(oldSelf.database)",
+    attached_to: "spec",
+    field_path: ".database",
+    message: "cannot be added or removed once the Bookstore exists: the catalogue would move and its books stay behind; make a new Bookstore instead",
+};
+
+/// Every rule a new Bookstore can break, for the tests that keep the CRD, `validate` and the API
+/// server in step.
 pub const ALL: [CelRule; 8] = [
     NAME_IS_DNS_LABEL,
     MAX_AT_LEAST_MIN,
@@ -130,6 +141,9 @@ pub const ALL: [CelRule; 8] = [
     ONE_WAY_TO_WRITE,
     ENV_NOT_RESERVED,
 ];
+
+/// Every transition rule (they compare with the stored object: updates only).
+pub const TRANSITIONS: [CelRule; 1] = [DATABASE_STAYS];
 
 #[cfg(test)]
 mod tests {

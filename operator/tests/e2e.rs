@@ -294,6 +294,7 @@ async fn the_operator_as_installed_on_a_real_api_server() {
         pods_the_cluster_refuses_are_reported(&env),
         an_object_it_did_not_create_is_not_adopted(&env),
         the_crd_rules_and_validate_agree(&env),
+        the_database_cannot_be_added_or_removed(&env),
     );
     // Last: replace the leader twice, then run it as someone would on their machine.
     leaders_hand_over_without_overlap(&env, a, &proxy).await;
@@ -944,6 +945,40 @@ async fn the_crd_rules_and_validate_agree(env: &Env) {
         "ok: {} rules give the same verdicts on the API server and in validate()",
         rules::ALL.len()
     );
+}
+
+async fn the_database_cannot_be_added_or_removed(env: &Env) {
+    let ns = env.namespace("switch").await;
+    env.apply(&ns, "demo", demo()).await;
+    env.apply(&ns, "shop", rds("ClusterIP")).await;
+    for (name, spec, change) in [
+        ("demo", rds("ClusterIP"), "adding a database"),
+        ("shop", demo(), "removing the database"),
+    ] {
+        let manifest = json!({"apiVersion": "bookstore.dev/v1alpha1", "kind": "Bookstore",
+                              "metadata": {"name": name}, "spec": spec});
+        let result = env
+            .api::<Bookstore>(&ns)
+            .patch(
+                name,
+                &PatchParams::apply(ADMIN).force(),
+                &Patch::Apply(manifest),
+            )
+            .await;
+        match result {
+            Err(kube::Error::Api(status)) => {
+                assert_eq!(status.code, 422, "{change}: {status:?}");
+                assert!(
+                    status.message.contains(rules::DATABASE_STAYS.message)
+                        && status.message.contains(&rules::DATABASE_STAYS.path()),
+                    "{change}: {}",
+                    status.message
+                );
+            }
+            other => panic!("{change} was not refused: {other:?}"),
+        }
+    }
+    eprintln!("ok: a Bookstore's database can be neither added nor removed");
 }
 
 async fn leaders_hand_over_without_overlap(env: &Env, mut a: Operator, proxy: &Proxy) {

@@ -172,7 +172,7 @@ fn cel_rules_in(schema: &serde_json::Value) -> usize {
 fn every_rule_is_in_the_crd_where_it_belongs() {
     let crd = crd();
     let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
-    for rule in rules::ALL {
+    for rule in rules::ALL.iter().chain(&rules::TRANSITIONS) {
         let validations = schema_at(root, rule.attached_to)["x-kubernetes-validations"]
             .as_array()
             .unwrap_or_else(|| panic!("no rules at {}", rule.attached_to));
@@ -187,7 +187,7 @@ fn every_rule_is_in_the_crd_where_it_belongs() {
     }
     assert_eq!(
         cel_rules_in(root),
-        rules::ALL.len(),
+        rules::ALL.len() + rules::TRANSITIONS.len(),
         "a CEL rule in the CRD that rules.rs does not list"
     );
 }
