@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
     HTTPGetAction, KeyToPath, Lifecycle, LifecycleHandler, PodSecurityContext, PodSpec,
     PodTemplateSpec, Probe, SeccompProfile, Secret, SecretEnvSource, SecretVolumeSource,
-    SecurityContext, SleepAction, Volume, VolumeMount,
+    SecurityContext, SleepAction, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -18,6 +18,8 @@ use kube::ResourceExt;
 use super::SecretValue;
 use crate::crd::{Bookstore, NodeExporter, SecretKeyRef};
 
+/// The API's container in the pod (the autoscaler measures its CPU alone).
+pub const API_CONTAINER: &str = "api";
 /// The port bookstore-api listens on.
 pub const API_PORT: i32 = 8080;
 /// Its probes and metrics (`METRICS_ADDR`): apart from the API, so that the Service, which
@@ -104,6 +106,9 @@ pub fn deployment(
                 }),
             }),
             revision_history_limit: Some(5),
+            // A new pod counts as available (and an old one goes) only after staying ready this
+            // long: a pod that passes one probe and then crashes does not carry a rollout.
+            min_ready_seconds: Some(MIN_READY_SECONDS),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(super::labels(bookstore)),
@@ -133,6 +138,7 @@ pub fn deployment(
                         .then(|| spec.node_selector.clone()),
                     tolerations: non_empty(spec.tolerations.clone()),
                     affinity: spec.affinity.clone(),
+                    topology_spread_constraints: non_empty(topology_spread(bookstore)),
                     ..PodSpec::default()
                 }),
             },
@@ -141,6 +147,41 @@ pub fn deployment(
         ..Deployment::default()
     }
 }
+
+/// Seconds a new pod must stay ready before it counts as available.
+pub const MIN_READY_SECONDS: i32 = 5;
+
+/// The Bookstore's spreading, or by default: over zones, then nodes, as evenly as they allow but
+/// never blocking scheduling (`ScheduleAnyway`: a one-zone cluster still runs every pod). A
+/// constraint without a `labelSelector` gets this Bookstore's pods.
+fn topology_spread(bookstore: &Bookstore) -> Vec<TopologySpreadConstraint> {
+    let own_pods = LabelSelector {
+        match_labels: Some(super::selector_labels(bookstore)),
+        ..LabelSelector::default()
+    };
+    let by = |topology_key: &str| TopologySpreadConstraint {
+        topology_key: topology_key.to_owned(),
+        max_skew: 1,
+        when_unsatisfiable: "ScheduleAnyway".to_owned(),
+        label_selector: None,
+        ..TopologySpreadConstraint::default()
+    };
+    let constraints = bookstore
+        .spec
+        .topology_spread_constraints
+        .clone()
+        .unwrap_or_else(|| vec![by(ZONE_LABEL), by(HOST_LABEL)]);
+    constraints
+        .into_iter()
+        .map(|constraint| TopologySpreadConstraint {
+            label_selector: constraint.label_selector.clone().or(Some(own_pods.clone())),
+            ..constraint
+        })
+        .collect()
+}
+
+const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+const HOST_LABEL: &str = "kubernetes.io/hostname";
 
 /// With autoscaling, the Deployment is applied without `replicas` (the autoscaler owns it). Right
 /// after it was created (generation 1, never scaled), this patch, applied as `REPLICAS_MANAGER`,
@@ -238,7 +279,7 @@ fn api_container(
         ..Probe::default()
     };
     Container {
-        name: "api".to_owned(),
+        name: API_CONTAINER.to_owned(),
         image: Some(spec.image.clone()),
         image_pull_policy: Some(spec.image_pull_policy.as_str().to_owned()),
         ports: Some(vec![
@@ -420,6 +461,53 @@ mod tests {
             .iter()
             .find(|c| c.name == name)
             .expect("container")
+    }
+
+    #[test]
+    fn pods_spread_over_zones_then_nodes_unless_told_otherwise() {
+        let spread = |spec: serde_json::Value| {
+            let deployment = with_secret(spec, b"pw");
+            let spec = deployment.spec.as_ref().expect("spec");
+            assert_eq!(spec.min_ready_seconds, Some(MIN_READY_SECONDS));
+            pod(&deployment)
+                .spec
+                .as_ref()
+                .expect("pod spec")
+                .topology_spread_constraints
+                .clone()
+        };
+        let default = spread(with_database()).expect("spread by default");
+        let keys: Vec<_> = default.iter().map(|c| c.topology_key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]
+        );
+        for constraint in &default {
+            assert_eq!(
+                (constraint.max_skew, constraint.when_unsatisfiable.as_str()),
+                (1, "ScheduleAnyway"),
+                "never blocks scheduling"
+            );
+            let selector = constraint.label_selector.as_ref().expect("selector");
+            assert_eq!(
+                selector.match_labels.as_ref().expect("labels")["app.kubernetes.io/instance"],
+                "shop",
+                "this Bookstore's pods"
+            );
+        }
+
+        let mut own = with_database();
+        own["topologySpreadConstraints"] = serde_json::json!([
+            {"topologyKey": "topology.kubernetes.io/zone", "maxSkew": 1, "whenUnsatisfiable": "DoNotSchedule"}
+        ]);
+        let own = spread(own).expect("the Bookstore's own");
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].when_unsatisfiable, "DoNotSchedule");
+        assert!(own[0].label_selector.is_some(), "the selector is filled in");
+
+        let mut off = with_database();
+        off["topologySpreadConstraints"] = serde_json::json!([]);
+        assert_eq!(spread(off), None, "an empty list turns spreading off");
     }
 
     #[test]

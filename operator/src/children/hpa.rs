@@ -1,8 +1,8 @@
 //! HorizontalPodAutoscaler `<name>` (autoscaling/v2): only while autoscaling applies.
 
 use k8s_openapi::api::autoscaling::v2::{
-    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
-    MetricTarget, ResourceMetricSource,
+    ContainerResourceMetricSource, CrossVersionObjectReference, HorizontalPodAutoscaler,
+    HorizontalPodAutoscalerSpec, MetricSpec, MetricTarget,
 };
 use kube::ResourceExt;
 
@@ -20,9 +20,11 @@ pub fn horizontal_pod_autoscaler(bookstore: &Bookstore) -> Option<HorizontalPodA
             },
             min_replicas: Some(autoscaling.min_replicas),
             max_replicas: autoscaling.max_replicas,
+            // The API container's CPU, not the pod's: the node-exporter sidecar's would count.
             metrics: Some(vec![MetricSpec {
-                type_: "Resource".to_owned(),
-                resource: Some(ResourceMetricSource {
+                type_: "ContainerResource".to_owned(),
+                container_resource: Some(ContainerResourceMetricSource {
+                    container: super::API_CONTAINER.to_owned(),
                     name: "cpu".to_owned(),
                     target: MetricTarget {
                         type_: "Utilization".to_owned(),
@@ -50,8 +52,15 @@ mod tests {
         assert_eq!((spec.min_replicas, spec.max_replicas), (Some(1), 3));
         assert_eq!(spec.scale_target_ref.name, "shop");
         let metrics = spec.metrics.expect("metrics");
-        let target = &metrics[0].resource.as_ref().expect("resource").target;
-        assert_eq!(target.average_utilization, Some(70));
+        let source = metrics[0]
+            .container_resource
+            .as_ref()
+            .expect("the api container's CPU, not the pod's");
+        assert_eq!(
+            (source.container.as_str(), source.name.as_str()),
+            ("api", "cpu")
+        );
+        assert_eq!(source.target.average_utilization, Some(70));
     }
 
     #[test]

@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 use crate::crd::Bookstore;
 
 pub use deployment::{
-    API_METRICS_PORT, API_PORT, DB_SECRET_HASH_ANNOTATION, WRITE_TOKEN_FILE,
-    WRITE_TOKEN_HASH_ANNOTATION, applies_replicas, deployment, initial_replicas, replicas_handover,
+    API_CONTAINER, API_METRICS_PORT, API_PORT, DB_SECRET_HASH_ANNOTATION, MIN_READY_SECONDS,
+    WRITE_TOKEN_FILE, WRITE_TOKEN_HASH_ANNOTATION, applies_replicas, deployment, initial_replicas,
+    replicas_handover,
 };
 pub use hpa::horizontal_pod_autoscaler;
 pub use secret::{SECRET_SUFFIX, database_secret, secret_name};
