@@ -254,6 +254,7 @@ async fn the_operator_as_installed_on_a_real_api_server() {
         return;
     };
     cluster.install_operator();
+    cluster.assert_no_installed_operator_runs();
     let admin = cluster.admin().await;
     let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -1115,14 +1116,14 @@ async fn a_local_run_takes_its_lease_namespace_from_the_kubeconfig(env: &Env) {
         Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(env.admin.clone(), &ns);
     let holder = |lease: k8s_openapi::api::coordination::v1::Lease| lease.spec?.holder_identity;
     let lease = leases
-        .get("bookstore-operator")
+        .get(cluster::SUITE_LEASE)
         .await
         .expect("the Lease is in the kubeconfig's namespace");
     assert_eq!(holder(lease).as_deref(), Some("e2e-local"));
     // Stopped as Kubernetes stops a pod, it releases the Lease for a standby to take at once.
     local.terminate();
     assert_eq!(local.exit_code(TIMEOUT).await, Some(0), "a clean stop");
-    let lease = leases.get("bookstore-operator").await.unwrap();
+    let lease = leases.get(cluster::SUITE_LEASE).await.unwrap();
     assert_eq!(holder(lease), None, "released");
     eprintln!(
         "ok: a local run leads on a Lease in its kubeconfig's namespace and releases it on SIGTERM; a missing namespace is explained"

@@ -25,6 +25,9 @@ use tokio::task::JoinSet;
 /// The operator's ServiceAccount, as the API server names it.
 pub const OPERATOR_USER: &str = "system:serviceaccount:bookstore-system:bookstore-operator";
 pub const OPERATOR_NAMESPACE: &str = "bookstore-system";
+/// The suite's operators elect their leader on a Lease of their own, never the installed
+/// operator's (`bookstore-operator`).
+pub const SUITE_LEASE: &str = "bookstore-operator-e2e";
 
 pub struct Cluster {
     pub admin_kubeconfig: PathBuf,
@@ -118,6 +121,28 @@ impl Cluster {
             "crd/bookstores.bookstore.dev",
             "--timeout=60s",
         ]);
+    }
+
+    /// Fails when the installed operator runs (its pods ready): it would reconcile the suite's
+    /// Bookstores too, and every count the suite takes would be wrong.
+    pub fn assert_no_installed_operator_runs(&self) {
+        let ready = self.kubectl(&[
+            "-n",
+            OPERATOR_NAMESPACE,
+            "get",
+            "deployment",
+            "bookstore-operator",
+            "--ignore-not-found",
+            "-o",
+            "jsonpath={.status.readyReplicas}",
+        ]);
+        let ready = ready.trim();
+        assert!(
+            ready.is_empty() || ready == "0",
+            "the installed operator runs here ({ready} ready pods of {OPERATOR_NAMESPACE}/bookstore-operator): \
+             the suite's own operators would compete with it for every Bookstore; run the suite on a \
+             cluster without it, or scale it to 0 first"
+        );
     }
 
     /// A kubeconfig holding only a token of the operator's ServiceAccount, reaching the API
@@ -316,6 +341,8 @@ impl Operator {
             .arg("run")
             .arg("--metrics-addr")
             .arg(metrics_addr.to_string())
+            .arg("--lease-name")
+            .arg(SUITE_LEASE)
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
