@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the .ci scripts that need a running bookstore-api. Source it, then:
 #   start_api BINARY [VAR=VALUE ...]   starts one on a free port with a clean environment, waits
 #                                      until /readyz answers, sets $api_addr; every one started is
