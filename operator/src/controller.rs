@@ -23,7 +23,7 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 
 use crate::cache::Caches;
-use crate::children::MANAGER;
+use crate::children::{MANAGER, REPLICAS_MANAGER};
 use crate::crd::Bookstore;
 use crate::database_probe;
 use crate::metrics::Metrics;
@@ -459,10 +459,11 @@ fn forget_managed_fields<K: Resource>(object: &mut K) {
     object.meta_mut().managed_fields = None;
 }
 
-/// Deployments keep, of their managed fields, only what `children::replicas_handover` reads:
-/// whether the operator's own apply entry holds `spec.replicas` (the whole entry describes every
-/// field of the template: most of a cached Deployment's memory); of their conditions only
-/// `ReplicaFailure`, which `status::pod_creation_problem` reads.
+/// Deployments keep, of their managed fields, only what `children::replicas_handover` and
+/// `children::initial_replicas` read: whether each of the operator's two apply entries holds
+/// `spec.replicas` (a whole entry describes every field of the template: most of a cached
+/// Deployment's memory); of their conditions only `ReplicaFailure`, which
+/// `status::pod_creation_problem` reads.
 fn keep_own_apply_fields(deployment: &mut Deployment) {
     if let Some(conditions) = deployment
         .status
@@ -471,15 +472,17 @@ fn keep_own_apply_fields(deployment: &mut Deployment) {
     {
         conditions.retain(|c| c.type_ == "ReplicaFailure");
     }
-    let holds_replicas = crate::children::applies_replicas(deployment, MANAGER);
-    deployment.metadata.managed_fields = holds_replicas.then(|| {
-        vec![ManagedFieldsEntry {
-            manager: Some(MANAGER.to_owned()),
+    let holders: Vec<ManagedFieldsEntry> = [MANAGER, REPLICAS_MANAGER]
+        .into_iter()
+        .filter(|manager| crate::children::applies_replicas(deployment, manager))
+        .map(|manager| ManagedFieldsEntry {
+            manager: Some(manager.to_owned()),
             operation: Some("Apply".to_owned()),
             fields_v1: Some(FieldsV1(json!({"f:spec": {"f:replicas": {}}}))),
             ..ManagedFieldsEntry::default()
-        }]
-    });
+        })
+        .collect();
+    deployment.metadata.managed_fields = (!holders.is_empty()).then_some(holders);
 }
 
 /// The Bookstore whose child would be named like `object` (its name plus `suffix`), if any.
@@ -658,6 +661,14 @@ mod tests {
         assert_eq!(held.metadata.managed_fields.as_ref().map(Vec::len), Some(1));
         let mut handed_over = entries("bookstore-operator-replicas");
         keep_own_apply_fields(&mut handed_over);
-        assert_eq!(handed_over.metadata.managed_fields, None);
+        assert!(
+            crate::children::applies_replicas(&handed_over, REPLICAS_MANAGER)
+                && !crate::children::applies_replicas(&handed_over, MANAGER),
+            "what children::initial_replicas reads"
+        );
+        assert_eq!(
+            handed_over.metadata.managed_fields.as_ref().map(Vec::len),
+            Some(1)
+        );
     }
 }

@@ -43,7 +43,6 @@ pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "quay.io/prometheus/node-exporter:
 #[x_kube(validation = rules::REPLICAS_WITHIN_AUTOSCALING.to_rule())]
 #[x_kube(validation = rules::AUTOSCALING_NEEDS_CPU_REQUEST.to_rule())]
 #[x_kube(validation = rules::PUBLIC_WRITES_NEED_A_DECISION.to_rule())]
-#[x_kube(validation = rules::ENV_NOT_RESERVED.to_rule())]
 #[x_kube(validation = rules::DATABASE_STAYS.to_rule())]
 #[serde(rename_all = "camelCase")]
 pub struct BookstoreSpec {
@@ -103,6 +102,7 @@ pub struct BookstoreSpec {
     /// CORS_ALLOWED_ORIGINS); not the ones the operator sets from the rest of the spec.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 100))]
+    #[x_kube(validation = rules::ENV_NOT_RESERVED.to_rule())]
     pub env: Vec<EnvVar>,
 
     /// Annotations added to the API pods.

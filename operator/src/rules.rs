@@ -112,10 +112,12 @@ pub const RESERVED_ENV: [&str; 14] = [
     "RATE_LIMIT_READS_PER_MINUTE",
 ];
 
+/// On `env` itself, so that a Bookstore made before the rule, whose `env` does not change, can
+/// still be edited (the API server re-checks a rule only where its value changed).
 pub const ENV_NOT_RESERVED: CelRule = CelRule {
-    rule: "!has(self.env) || self.env.all(e, !(e.name in ['BIND_ADDR', 'METRICS_ADDR', 'LOG_FORMAT', 'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'SQLITE_PATH', 'API_WRITE_TOKENS', 'API_WRITE_TOKENS_FILE', 'RATE_LIMIT_WRITES_PER_MINUTE', 'RATE_LIMIT_READS_PER_MINUTE']))",
-    attached_to: "spec",
-    field_path: ".env",
+    rule: "self.all(e, !(e.name in ['BIND_ADDR', 'METRICS_ADDR', 'LOG_FORMAT', 'DATABASE_URL', 'DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD', 'SQLITE_PATH', 'API_WRITE_TOKENS', 'API_WRITE_TOKENS_FILE', 'RATE_LIMIT_WRITES_PER_MINUTE', 'RATE_LIMIT_READS_PER_MINUTE']))",
+    attached_to: "spec.env",
+    field_path: "",
     message: "must not set BIND_ADDR, METRICS_ADDR, LOG_FORMAT, DATABASE_URL, DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD, SQLITE_PATH, API_WRITE_TOKENS, API_WRITE_TOKENS_FILE or RATE_LIMIT_*: the operator sets them from spec.database, spec.auth and spec.rateLimit",
 };
 

@@ -183,15 +183,22 @@ fn topology_spread(bookstore: &Bookstore) -> Vec<TopologySpreadConstraint> {
 const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 const HOST_LABEL: &str = "kubernetes.io/hostname";
 
-/// With autoscaling, the Deployment is applied without `replicas` (the autoscaler owns it). Right
-/// after it was created (generation 1, never scaled), this patch, applied as `REPLICAS_MANAGER`,
-/// gives it the starting count `spec.replicas`; the autoscaler takes over from there.
+/// With autoscaling, the Deployment is applied without `replicas` (the autoscaler owns it). While
+/// it stands as created (generation 1, never scaled, no count given: right after creating it, or
+/// later if that patch failed), this patch, applied as `REPLICAS_MANAGER`, gives it the starting
+/// count `spec.replicas`; the autoscaler takes over from there.
 pub fn initial_replicas(bookstore: &Bookstore, current: &Deployment) -> Option<serde_json::Value> {
     bookstore.autoscaling()?;
     let wanted = bookstore.spec.replicas;
     let fresh = current.metadata.generation == Some(1);
+    // Made autoscaled and never given its count: neither manager holds `spec.replicas` (the
+    // API server's default of one pod is nobody's). Not a Deployment made with a fixed count and
+    // switched to autoscaling: the handover holds its count, which must not jump.
+    let never_counted = !applies_replicas(current, super::MANAGER)
+        && !applies_replicas(current, super::REPLICAS_MANAGER);
     let replicas = current.spec.as_ref().and_then(|s| s.replicas);
-    (fresh && replicas != Some(wanted)).then(|| replicas_only(bookstore, wanted))
+    (fresh && never_counted && replicas != Some(wanted))
+        .then(|| replicas_only(bookstore, current, wanted))
 }
 
 /// Autoscaling was switched on while the main field manager still owns `spec.replicas`: applied
@@ -201,7 +208,7 @@ pub fn initial_replicas(bookstore: &Bookstore, current: &Deployment) -> Option<s
 pub fn replicas_handover(bookstore: &Bookstore, current: &Deployment) -> Option<serde_json::Value> {
     bookstore.autoscaling()?;
     let count = current.spec.as_ref()?.replicas?;
-    applies_replicas(current, super::MANAGER).then(|| replicas_only(bookstore, count))
+    applies_replicas(current, super::MANAGER).then(|| replicas_only(bookstore, current, count))
 }
 
 /// Whether `manager` owns `spec.replicas` through server-side apply.
@@ -218,12 +225,18 @@ pub fn applies_replicas(deployment: &Deployment, manager: &str) -> bool {
         .any(|fields| fields.0["f:spec"].get("f:replicas").is_some())
 }
 
-/// An apply configuration holding nothing but the count: its manager must own nothing else.
-fn replicas_only(bookstore: &Bookstore, count: i32) -> serde_json::Value {
+/// An apply configuration holding nothing but the count: its manager must own nothing else. It
+/// names the resource version the count was decided on: decided on a stale cache (the
+/// autoscaler scaled since), the API server refuses it (409) and the next reconcile decides again.
+fn replicas_only(bookstore: &Bookstore, current: &Deployment, count: i32) -> serde_json::Value {
     serde_json::json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": bookstore.name_any(), "namespace": bookstore.namespace()},
+        "metadata": {
+            "name": bookstore.name_any(),
+            "namespace": bookstore.namespace(),
+            "resourceVersion": current.metadata.resource_version,
+        },
         "spec": {"replicas": count},
     })
 }
@@ -793,6 +806,29 @@ mod tests {
         fixed["autoscaling"] = serde_json::json!({"enabled": false});
         created.metadata.generation = Some(1);
         assert!(initial_replicas(&bookstore(fixed), &created).is_none());
+    }
+
+    #[test]
+    fn only_a_deployment_made_autoscaled_gets_a_starting_count() {
+        let shop = bookstore(with_database());
+        let mut current = with_secret(with_database(), b"pw");
+        current.metadata.generation = Some(1);
+        current.metadata.resource_version = Some("41".into());
+        current.spec.as_mut().expect("spec").replicas = Some(5);
+        let patch = initial_replicas(&shop, &current).expect("never counted");
+        assert_eq!(
+            patch["metadata"]["resourceVersion"], "41",
+            "decided on this version only"
+        );
+        // Made with a fixed count of 5 and switched to autoscaling (still generation 1): the
+        // handover holds 5, and the count must not jump to spec.replicas.
+        for holder in [super::super::MANAGER, super::super::REPLICAS_MANAGER] {
+            current.metadata.managed_fields = Some(vec![owned_by(
+                holder,
+                serde_json::json!({"f:spec": {"f:replicas": {}}}),
+            )]);
+            assert!(initial_replicas(&shop, &current).is_none(), "{holder}");
+        }
     }
 
     fn owned_by(manager: &str, fields: serde_json::Value) -> ManagedFieldsEntry {

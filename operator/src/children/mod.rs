@@ -29,7 +29,8 @@ pub use service::service;
 /// The field manager of every server-side apply, and the `managed-by` label.
 pub const MANAGER: &str = "bookstore-operator";
 /// Holds `spec.replicas` of an autoscaled Deployment until the autoscaler takes it: it sets the
-/// starting count of a new Deployment, and keeps the current count while autoscaling is switched
+/// starting count of a Deployment made autoscaled (right after creating it, or on a later
+/// reconcile if that patch failed), and keeps the current count while autoscaling is switched
 /// on (so that the main manager can let go of the field without it being reset to 1). A manager
 /// of its own, so that the main one never owns `spec.replicas` while the autoscaler decides.
 pub const REPLICAS_MANAGER: &str = "bookstore-operator-replicas";

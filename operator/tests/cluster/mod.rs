@@ -123,26 +123,39 @@ impl Cluster {
         ]);
     }
 
-    /// Fails when the installed operator runs (its pods ready): it would reconcile the suite's
-    /// Bookstores too, and every count the suite takes would be wrong.
-    pub fn assert_no_installed_operator_runs(&self) {
-        let ready = self.kubectl(&[
+    /// Fails when an installed operator has pods here (before the suite installs its own copy):
+    /// it would reconcile the suite's Bookstores too, and every count the suite takes would be
+    /// wrong.
+    pub fn assert_no_installed_operator(&self) {
+        let pods = self.kubectl(&[
             "-n",
             OPERATOR_NAMESPACE,
             "get",
+            "pods",
+            "-l",
+            "app.kubernetes.io/name=bookstore-operator",
+            "-o",
+            "name",
+        ]);
+        assert!(
+            pods.trim().is_empty(),
+            "an installed operator has pods here ({}): the suite's own operators would compete \
+             with it for every Bookstore; run the suite on a cluster without it",
+            pods.split_whitespace().collect::<Vec<_>>().join(", ")
+        );
+    }
+
+    /// The installed Deployment at no pods: the suite runs the operator itself, as the installed
+    /// ServiceAccount (on a cluster with a node, the Deployment would otherwise start it too).
+    pub fn stop_installed_operator(&self) {
+        self.kubectl(&[
+            "-n",
+            OPERATOR_NAMESPACE,
+            "scale",
             "deployment",
             "bookstore-operator",
-            "--ignore-not-found",
-            "-o",
-            "jsonpath={.status.readyReplicas}",
+            "--replicas=0",
         ]);
-        let ready = ready.trim();
-        assert!(
-            ready.is_empty() || ready == "0",
-            "the installed operator runs here ({ready} ready pods of {OPERATOR_NAMESPACE}/bookstore-operator): \
-             the suite's own operators would compete with it for every Bookstore; run the suite on a \
-             cluster without it, or scale it to 0 first"
-        );
     }
 
     /// A kubeconfig holding only a token of the operator's ServiceAccount, reaching the API
