@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use kube::{Client, ResourceExt};
@@ -68,6 +67,10 @@ pub async fn apply_children(
         .autoscaler
         .as_ref()
         .map(|desired| claim(existing(caches, bookstore, desired), desired, &mut foreign));
+    let disruption_budget = children
+        .disruption_budget
+        .as_ref()
+        .map(|desired| claim(existing(caches, bookstore, desired), desired, &mut foreign));
     if !foreign.is_empty() {
         return Err(Error::AdoptionRefused(foreign));
     }
@@ -80,21 +83,23 @@ pub async fn apply_children(
         None => None,
     };
     // The other children do not depend on one another: applied at once, one round trip for all.
-    let autoscaler_step = async {
-        match &children.autoscaler {
-            Some(desired) => Ok(sync(client, desired, autoscaler.unwrap_or_default())
-                .await?
-                .1),
-            None => {
-                let name = bookstore.name_any();
-                delete_unwanted::<HorizontalPodAutoscaler>(client, caches, bookstore, &name).await
-            }
-        }
-    };
-    let (deployment, service, autoscaler) = tokio::join!(
+    let (deployment, service, autoscaler, disruption_budget) = tokio::join!(
         sync_deployment(client, bookstore, &children.deployment, deployment),
         sync(client, &children.service, service),
-        autoscaler_step,
+        sync_optional(
+            client,
+            caches,
+            bookstore,
+            children.autoscaler.as_ref(),
+            autoscaler
+        ),
+        sync_optional(
+            client,
+            caches,
+            bookstore,
+            children.disruption_budget.as_ref(),
+            disruption_budget,
+        ),
     );
     let (deployment, deployment_change) = deployment?;
     // A Secret no longer wanted goes last: until the Deployment no longer names it, its pods
@@ -108,6 +113,7 @@ pub async fn apply_children(
     };
     let (service, service_change) = service?;
     let autoscaler_change = autoscaler?;
+    let disruption_budget_change = disruption_budget?;
     Ok(Applied {
         deployment: Some(deployment),
         service: Some(service),
@@ -116,6 +122,7 @@ pub async fn apply_children(
             deployment_change,
             service_change,
             autoscaler_change,
+            disruption_budget_change,
         ]
         .into_iter()
         .flatten()
@@ -178,6 +185,21 @@ async fn sync_deployment(
             Ok((Arc::new(started), change))
         }
         None => Ok((deployment, change)),
+    }
+}
+
+/// A child that exists only for some Bookstores (the autoscaler, the disruption budget): applied
+/// when `desired`, deleted when not; what was done, if anything.
+async fn sync_optional<K: Child>(
+    client: &Client,
+    caches: &Caches,
+    bookstore: &Bookstore,
+    desired: Option<&K>,
+    current: Option<Current<K>>,
+) -> Result<Option<String>, Error> {
+    match desired {
+        Some(desired) => Ok(sync(client, desired, current.unwrap_or_default()).await?.1),
+        None => delete_unwanted::<K>(client, caches, bookstore, &bookstore.name_any()).await,
     }
 }
 

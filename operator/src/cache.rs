@@ -7,7 +7,8 @@ use std::sync::Arc;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{Node, Pod, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -17,7 +18,7 @@ use serde::de::DeserializeOwned;
 use crate::crd::Bookstore;
 
 /// The stores. Children are watched in full by the `managed-by` label. Every other object of their
-/// four kinds is watched too, by metadata only (name, uid, owner references, resourceVersion):
+/// five kinds is watched too, by metadata only (name, uid, owner references, resourceVersion):
 /// enough to know whether a child's name is taken, and to notice a referenced Secret (password, write tokens) appear or
 /// change, without holding every Secret's data.
 #[derive(Clone)]
@@ -26,15 +27,20 @@ pub struct Caches {
     pub deployments: Store<Deployment>,
     pub services: Store<Service>,
     pub autoscalers: Store<HorizontalPodAutoscaler>,
+    pub disruption_budgets: Store<PodDisruptionBudget>,
     /// The `<name>-db` children, with their data.
     pub secrets: Store<Secret>,
     pub deployment_names: Store<PartialObjectMeta<Deployment>>,
     pub service_names: Store<PartialObjectMeta<Service>>,
     pub autoscaler_names: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
+    pub disruption_budget_names: Store<PartialObjectMeta<PodDisruptionBudget>>,
     pub secret_names: Store<PartialObjectMeta<Secret>>,
     /// The API pods (by the `managed-by` label), reduced to their labels, address and readiness:
     /// for asking them about their database (`database_probe`). Reconciles do not wait for it.
     pub pods: Store<Pod>,
+    /// The nodes, reduced to their name and zone label: where the ready pods run (`zones`).
+    /// Reconciles do not wait for it either.
+    pub nodes: Store<PartialObjectMeta<Node>>,
 }
 
 /// A kind of child, and where its cache is.
@@ -72,6 +78,11 @@ child!(Deployment, deployments, deployment_names);
 child!(Service, services, service_names);
 child!(HorizontalPodAutoscaler, autoscalers, autoscaler_names);
 child!(Secret, secrets, secret_names);
+child!(
+    PodDisruptionBudget,
+    disruption_budgets,
+    disruption_budget_names
+);
 
 /// The longest a reconcile waits for the caches to fill (a watch the RBAC forbids never does).
 pub const SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -92,10 +103,12 @@ impl Caches {
             listed(&self.deployments),
             listed(&self.services),
             listed(&self.autoscalers),
+            listed(&self.disruption_budgets),
             listed(&self.secrets),
             listed(&self.deployment_names),
             listed(&self.service_names),
             listed(&self.autoscaler_names),
+            listed(&self.disruption_budget_names),
             listed(&self.secret_names),
         );
     }

@@ -12,7 +12,8 @@ use futures_util::stream::BoxStream;
 use futures_util::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Pod, PodStatus, Secret, Service};
+use k8s_openapi::api::core::v1::{ContainerStatus, Node, Pod, PodSpec, PodStatus, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, ObjectMeta};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
@@ -27,6 +28,7 @@ use crate::children::{MANAGER, REPLICAS_MANAGER};
 use crate::crd::Bookstore;
 use crate::database_probe;
 use crate::metrics::Metrics;
+use crate::problems;
 use crate::reconcile::{Context, RESYNC, error_policy, reconcile};
 
 /// Events for one Bookstore within this time make one reconcile.
@@ -86,12 +88,15 @@ pub struct Watches {
     deployments: Triggers<Deployment>,
     services: Triggers<Service>,
     autoscalers: Triggers<HorizontalPodAutoscaler>,
+    disruption_budgets: Triggers<PodDisruptionBudget>,
     secrets: Triggers<Secret>,
     deployment_names: Triggers<PartialObjectMeta<Deployment>>,
     service_names: Triggers<PartialObjectMeta<Service>>,
     autoscaler_names: Triggers<PartialObjectMeta<HorizontalPodAutoscaler>>,
+    disruption_budget_names: Triggers<PartialObjectMeta<PodDisruptionBudget>>,
     secret_names: Triggers<PartialObjectMeta<Secret>>,
-    pods: BoxStream<'static, ()>,
+    pods: Triggers<Pod>,
+    nodes: BoxStream<'static, ()>,
 }
 
 /// Sets up every watch and the caches they fill.
@@ -102,23 +107,29 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
     let (deployments, deployment_writer) = reflector::store();
     let (services, service_writer) = reflector::store();
     let (autoscalers, autoscaler_writer) = reflector::store();
+    let (disruption_budgets, disruption_budget_writer) = reflector::store();
     let (secrets, secret_writer) = reflector::store();
     let (deployment_names, deployment_names_writer) = reflector::store();
     let (service_names, service_names_writer) = reflector::store();
     let (autoscaler_names, autoscaler_names_writer) = reflector::store();
+    let (disruption_budget_names, disruption_budget_names_writer) = reflector::store();
     let (secret_names, secret_names_writer) = reflector::store();
     let (pods, pods_writer) = reflector::store();
+    let (nodes, nodes_writer) = reflector::store();
     let caches = Caches {
         bookstores,
         deployments,
         services,
         autoscalers,
+        disruption_budgets,
         secrets,
         deployment_names,
         service_names,
         autoscaler_names,
+        disruption_budget_names,
         secret_names,
         pods,
+        nodes,
     };
     let watches = Watches {
         bookstores: triggers(
@@ -156,8 +167,26 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
             )
             .modify(forget_managed_fields),
             autoscaler_writer,
-            // Spec changes bump the generation; status churn is not the operator's concern.
-            |h: &HorizontalPodAutoscaler| digest(&identity(&h.metadata)),
+            // Spec changes bump the generation; of its status only whether it can scale.
+            |h: &HorizontalPodAutoscaler| {
+                let scaling = h
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c.type_ == "ScalingActive")
+                    .map(|c| (&c.status, &c.reason));
+                digest(&json!([identity(&h.metadata), scaling]))
+            },
+            metrics,
+        ),
+        disruption_budgets: triggers(
+            watcher(Api::<PodDisruptionBudget>::all(client.clone()), labelled())
+                .modify(forget_managed_fields),
+            disruption_budget_writer,
+            // Its spec and metadata; not the disruption figures its status keeps counting.
+            |b: &PodDisruptionBudget| digest(&identity(&b.metadata)),
             metrics,
         ),
         secrets: triggers(
@@ -169,10 +198,54 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
         deployment_names: names(client, deployment_names_writer, metrics),
         service_names: names(client, service_names_writer, metrics),
         autoscaler_names: names(client, autoscaler_names_writer, metrics),
+        disruption_budget_names: names(client, disruption_budget_names_writer, metrics),
         secret_names: names(client, secret_names_writer, metrics),
-        pods: reflected(
-            watcher(Api::<Pod>::all(client.clone()), labelled()).modify(keep_pod_address),
+        pods: triggers(
+            watcher(Api::<Pod>::all(client.clone()), labelled()).modify(keep_pod_essentials),
             pods_writer,
+            // A pod's own problem (an image it cannot pull, a crash loop), as it would be
+            // reported, whether it can be scheduled, its node and readiness (where the ready
+            // pods run); not its every status change.
+            |pod: &Pod| {
+                let unschedulable = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "PodScheduled"));
+                let problem = problems::pod_problem([pod]);
+                let ready = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                let node = pod.spec.as_ref().and_then(|s| s.node_name.as_ref());
+                digest(&json!([
+                    problem.map(|p| [p.reason.to_owned(), p.message]),
+                    unschedulable,
+                    ready,
+                    node
+                ]))
+            },
+            metrics,
+        ),
+        nodes: reflected(
+            watcher(
+                Api::<PartialObjectMeta<Node>>::all(client.clone()),
+                watcher::Config::default().page_size(PAGE_SIZE),
+            )
+            .modify(|node: &mut PartialObjectMeta<Node>| {
+                let meta = &mut node.metadata;
+                *meta = ObjectMeta {
+                    name: meta.name.take(),
+                    resource_version: meta.resource_version.take(),
+                    labels: meta.labels.take().map(|mut labels| {
+                        labels.retain(|key, _| key == crate::zones::ZONE_LABEL);
+                        labels
+                    }),
+                    ..ObjectMeta::default()
+                };
+            }),
+            nodes_writer,
             metrics,
         ),
     };
@@ -236,8 +309,8 @@ pub async fn run(
         database_changed,
     );
     let cache = || bookstores.clone();
-    let (for_deployments, for_services, for_autoscalers, for_secrets) =
-        (cache(), cache(), cache(), cache());
+    let (for_deployments, for_services, for_autoscalers, for_budgets, for_secrets) =
+        (cache(), cache(), cache(), cache(), cache());
     let controller = Controller::for_stream(watches.bookstores, cache())
         .with_config(
             controller::Config::default()
@@ -247,6 +320,7 @@ pub async fn run(
         .owns_stream(watches.deployments)
         .owns_stream(watches.services)
         .owns_stream(watches.autoscalers)
+        .owns_stream(watches.disruption_budgets)
         .owns_stream(watches.secrets)
         // A name freed or taken: the Bookstore of that name, if any (a refused child can go on).
         .watches_stream(watches.deployment_names, move |meta| {
@@ -258,6 +332,9 @@ pub async fn run(
         .watches_stream(watches.autoscaler_names, move |meta| {
             bookstore_named(&for_autoscalers, &meta, "")
         })
+        .watches_stream(watches.disruption_budget_names, move |meta| {
+            bookstore_named(&for_budgets, &meta, "")
+        })
         .watches_stream(watches.secret_names, move |secret| {
             let mut concerned = bookstores_referencing(&for_secrets, &secret);
             concerned.extend(bookstore_named(
@@ -266,6 +343,11 @@ pub async fn run(
                 crate::children::SECRET_SUFFIX,
             ));
             concerned
+        })
+        // A pod's problem appeared or went.
+        .watches_stream(watches.pods, |pod| {
+            let instance = pod.labels().get(crate::children::INSTANCE_LABEL)?;
+            Some(ObjectRef::new(instance).within(&pod.namespace()?))
         })
         // What the pods say of their database changed.
         .reconcile_on(futures_util::stream::poll_fn(move |cx| {
@@ -296,12 +378,12 @@ pub async fn run(
             context.prune();
         }
     };
-    let pods = watches.pods.for_each(|()| std::future::ready(()));
+    let nodes = watches.nodes.for_each(|()| std::future::ready(()));
     tokio::select! {
         () = controller => {}
         () = janitor => {}
-        () = pods => {}
         () = prober => {}
+        () = nodes => {}
     }
 }
 
@@ -382,28 +464,51 @@ where
         .boxed()
 }
 
-/// A pod keeps what `database_probe` reads: name, namespace, the instance label, whether it is
-/// going away, its address and its Ready condition.
-fn keep_pod_address(pod: &mut Pod) {
+/// A pod keeps what `database_probe`, `problems` and `zones` read: name, namespace, the instance label,
+/// when it was made and whether it is going away, its node, its address, its Ready condition, a PodScheduled condition that
+/// says it cannot be scheduled, and of each container its state, last exit and image.
+fn keep_pod_essentials(pod: &mut Pod) {
     let meta = &mut pod.metadata;
     *meta = ObjectMeta {
         name: meta.name.take(),
         namespace: meta.namespace.take(),
         uid: meta.uid.take(),
         resource_version: meta.resource_version.take(),
+        creation_timestamp: meta.creation_timestamp.take(),
         deletion_timestamp: meta.deletion_timestamp.take(),
         labels: meta.labels.take().map(|mut labels| {
-            labels.retain(|key, _| key == "app.kubernetes.io/instance");
+            labels.retain(|key, _| key == crate::children::INSTANCE_LABEL);
             labels
         }),
         ..ObjectMeta::default()
     };
-    pod.spec = None;
+    pod.spec = pod.spec.take().map(|spec| PodSpec {
+        node_name: spec.node_name,
+        ..PodSpec::default()
+    });
     pod.status = pod.status.take().map(|status| PodStatus {
         pod_ip: status.pod_ip,
-        conditions: status
-            .conditions
-            .map(|c| c.into_iter().filter(|c| c.type_ == "Ready").collect()),
+        conditions: status.conditions.map(|c| {
+            c.into_iter()
+                .filter(|c| {
+                    c.type_ == "Ready" || (c.type_ == "PodScheduled" && c.status == "False")
+                })
+                .collect()
+        }),
+        container_statuses: status.container_statuses.map(|statuses| {
+            statuses
+                .into_iter()
+                .map(|c| ContainerStatus {
+                    name: c.name,
+                    image: c.image,
+                    ready: c.ready,
+                    restart_count: c.restart_count,
+                    state: c.state,
+                    last_state: c.last_state,
+                    ..ContainerStatus::default()
+                })
+                .collect()
+        }),
         ..PodStatus::default()
     });
 }
@@ -439,8 +544,8 @@ fn deployment_relevance(deployment: &Deployment) -> u64 {
         .and_then(|s| s.conditions.as_ref())
         .into_iter()
         .flatten()
-        .filter(|c| c.type_ == "ReplicaFailure")
-        .map(|c| (&c.status, &c.message))
+        .filter(|c| c.type_ == "ReplicaFailure" || c.type_ == "Progressing")
+        .map(|c| (&c.status, &c.reason, &c.message))
         .collect();
     digest(&json!([
         identity(&deployment.metadata),
@@ -462,15 +567,18 @@ fn forget_managed_fields<K: Resource>(object: &mut K) {
 /// Deployments keep, of their managed fields, only what `children::replicas_handover` and
 /// `children::initial_replicas` read: whether each of the operator's two apply entries holds
 /// `spec.replicas` (a whole entry describes every field of the template: most of a cached
-/// Deployment's memory); of their conditions only `ReplicaFailure`, which
-/// `status::pod_creation_problem` reads.
+/// Deployment's memory); of their conditions only `ReplicaFailure` and a Progressing past its
+/// deadline, which `problems` reads.
 fn keep_own_apply_fields(deployment: &mut Deployment) {
     if let Some(conditions) = deployment
         .status
         .as_mut()
         .and_then(|s| s.conditions.as_mut())
     {
-        conditions.retain(|c| c.type_ == "ReplicaFailure");
+        conditions.retain(|c| {
+            c.type_ == "ReplicaFailure"
+                || c.reason.as_deref() == Some(crate::problems::PROGRESS_DEADLINE_EXCEEDED)
+        });
     }
     let holders: Vec<ManagedFieldsEntry> = [MANAGER, REPLICAS_MANAGER]
         .into_iter()
@@ -634,7 +742,9 @@ mod tests {
             serde_json::from_value(json!({
                 "status": {"conditions": [
                     {"type": "Progressing", "status": "True", "message": "a long story"},
-                    {"type": "ReplicaFailure", "status": "True", "message": "exceeded quota"}
+                    {"type": "ReplicaFailure", "status": "True", "message": "exceeded quota"},
+                    {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                     "message": "timed out"}
                 ]},
                 "metadata": {"managedFields": [
                     {"manager": replicas_by, "operation": "Apply",
@@ -645,17 +755,26 @@ mod tests {
             }))
             .expect("deployment")
         };
-        let mut held = entries("bookstore-operator");
+        let full = entries("bookstore-operator");
+        let mut held = full.clone();
         keep_own_apply_fields(&mut held);
         let kept: Vec<_> = held
             .status
             .as_ref()
             .and_then(|s| s.conditions.clone())
             .unwrap_or_default();
-        assert_eq!(kept.len(), 1);
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        // What `problems` reads is kept.
+        assert!(problems::pod_creation_problem(&held).is_some());
         assert_eq!(
-            kept[0].type_, "ReplicaFailure",
-            "what status::pod_creation_problem reads"
+            problems::pod_creation_problem(&held),
+            problems::pod_creation_problem(&full)
+        );
+        let no_pods: [&Pod; 0] = [];
+        assert!(problems::rollout_problem(&held, no_pods).is_some());
+        assert_eq!(
+            problems::rollout_problem(&held, no_pods),
+            problems::rollout_problem(&full, no_pods)
         );
         assert!(crate::children::applies_replicas(&held, MANAGER));
         assert_eq!(held.metadata.managed_fields.as_ref().map(Vec::len), Some(1));
@@ -669,6 +788,71 @@ mod tests {
         assert_eq!(
             handed_over.metadata.managed_fields.as_ref().map(Vec::len),
             Some(1)
+        );
+    }
+
+    #[test]
+    fn a_cached_pod_keeps_what_its_problems_are_read_from() {
+        let pod = |waiting: &str| -> Pod {
+            serde_json::from_value(json!({
+                "metadata": {"name": "shop-1", "namespace": "books",
+                             "labels": {"app.kubernetes.io/instance": "shop", "pod-template-hash": "abc"},
+                             "annotations": {"note": "dropped"}},
+                "spec": {"containers": [{"name": "api", "image": "img:1"}], "nodeName": "node-a"},
+                "status": {
+                    "podIP": "10.0.0.9",
+                    "conditions": [
+                        {"type": "Ready", "status": "False"},
+                        {"type": "PodScheduled", "status": "False", "message": "0/1 nodes are available"},
+                        {"type": "Initialized", "status": "True"}
+                    ],
+                    "containerStatuses": [{
+                        "name": "api", "image": "img:1", "imageID": "sha256:1", "ready": false,
+                        "restartCount": 4, "started": false,
+                        "state": {"waiting": {"reason": waiting, "message": "back-off"}},
+                        "lastState": {"terminated": {"exitCode": 2, "reason": "Error",
+                                                     "message": "error: bad setting\n"}}
+                    }]
+                }
+            }))
+            .expect("pod")
+        };
+        for waiting in [
+            "CrashLoopBackOff",
+            "ImagePullBackOff",
+            "CreateContainerConfigError",
+        ] {
+            let full = pod(waiting);
+            let mut kept = full.clone();
+            keep_pod_essentials(&mut kept);
+            assert!(problems::pod_problem([&kept]).is_some(), "{waiting}");
+            assert_eq!(
+                problems::pod_problem([&kept]),
+                problems::pod_problem([&full])
+            );
+            assert_eq!(
+                kept.spec,
+                Some(PodSpec {
+                    node_name: Some("node-a".into()),
+                    ..PodSpec::default()
+                }),
+                "only the node (zones::Placement reads it)"
+            );
+            assert_eq!(kept.metadata.annotations, None);
+            let conditions = kept.status.as_ref().and_then(|s| s.conditions.as_ref());
+            assert_eq!(conditions.map(Vec::len), Some(2), "Ready and PodScheduled");
+        }
+        let stuck: Deployment = serde_json::from_value(json!({
+            "metadata": {"name": "shop"},
+            "status": {"conditions": [{"type": "Progressing", "status": "False",
+                                       "reason": "ProgressDeadlineExceeded"}]}
+        }))
+        .expect("deployment");
+        let (full, mut kept) = (pod("ContainerCreating"), pod("ContainerCreating"));
+        keep_pod_essentials(&mut kept);
+        assert_eq!(
+            problems::rollout_problem(&stuck, [&kept]),
+            problems::rollout_problem(&stuck, [&full])
         );
     }
 }

@@ -35,9 +35,11 @@ pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "quay.io/prometheus/node-exporter:
     status = "BookstoreStatus",
     doc = "A bookstore: the bookstore-api service, its scaling, exposure, database and monitoring.",
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Reason","type":"string","description":"Why the Bookstore is (not) ready","jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name":"Replicas","type":"string","description":"Ready/desired API pods","jsonPath":".status.replicasReady"}"#,
     printcolumn = r#"{"name":"URL","type":"string","jsonPath":".status.url"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
+    printcolumn = r#"{"name":"Message","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].message"}"#,
     validation = rules::NAME_IS_DNS_LABEL.to_rule()
 )]
 #[x_kube(validation = rules::REPLICAS_WITHIN_AUTOSCALING.to_rule())]
@@ -126,6 +128,12 @@ pub struct BookstoreSpec {
     /// turns spreading off. Each constraint's `labelSelector` defaults to this Bookstore's pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology_spread_constraints: Option<Vec<TopologySpreadConstraint>>,
+
+    /// Seconds a rollout may go without progress before the Bookstore reports it stuck
+    /// (`RolloutStuck`). Unset: the Deployment's default, 600.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 10, max = 86400))]
+    pub progress_deadline_seconds: Option<i32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -423,23 +431,41 @@ pub fn resources(requests: &[(&str, &str)], limits: &[(&str, &str)]) -> Resource
     }
 }
 
-/// The CRD as installed: generated from these types, with descriptions made for
-/// `kubectl explain` (the line breaks of wrapped doc comments are not kept).
-pub fn definition() -> CustomResourceDefinition {
-    let mut crd = Bookstore::crd();
-    if let Some(version) = crd.spec.versions.first_mut()
-        && let Some(schema) = version
+/// The version etcd stores Bookstores in. When `v1beta1` comes (operator/API-VERSIONS.md), it is
+/// added to `served_versions` first, and becomes the storage version one release later.
+pub const STORAGE_VERSION: &str = "v1alpha1";
+
+/// One CRD per served version, each generated from its own Rust types.
+fn served_versions() -> Vec<CustomResourceDefinition> {
+    vec![Bookstore::crd()]
+}
+
+/// The CRD as installed: every served version, `STORAGE_VERSION` the stored one, with
+/// descriptions made for `kubectl explain` (the line breaks of wrapped doc comments are not kept).
+pub fn definition() -> Result<CustomResourceDefinition, kube::core::crd::MergeError> {
+    definition_of(served_versions(), STORAGE_VERSION)
+}
+
+/// The CRD of these versions (one CRD each, as `CustomResourceExt::crd` makes them).
+pub fn definition_of(
+    versions: Vec<CustomResourceDefinition>,
+    storage: &str,
+) -> Result<CustomResourceDefinition, kube::core::crd::MergeError> {
+    let mut crd = kube::core::crd::merge_crds(versions, storage)?;
+    for version in &mut crd.spec.versions {
+        if let Some(schema) = version
             .schema
             .as_mut()
             .and_then(|s| s.open_api_v3_schema.as_mut())
-    {
-        let mut value = serde_json::to_value(&*schema).unwrap_or_default();
-        unwrap_descriptions(&mut value);
-        if let Ok(unwrapped) = serde_json::from_value(value) {
-            *schema = unwrapped;
+        {
+            let mut value = serde_json::to_value(&*schema).unwrap_or_default();
+            unwrap_descriptions(&mut value);
+            if let Ok(unwrapped) = serde_json::from_value(value) {
+                *schema = unwrapped;
+            }
         }
     }
-    crd
+    Ok(crd)
 }
 
 /// Joins the lines of every `description` into one paragraph per blank-line-separated block.
@@ -494,5 +520,59 @@ impl Bookstore {
         } else {
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the next version will look like to `definition_of`: a type of its own.
+    mod next {
+        use kube::CustomResource;
+        use schemars::JsonSchema;
+        use serde::{Deserialize, Serialize};
+
+        #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
+        #[kube(
+            group = "bookstore.dev",
+            version = "v1beta1",
+            kind = "Bookstore",
+            namespaced
+        )]
+        pub struct BookstoreSpec {
+            /// The image.
+            pub image: String,
+        }
+    }
+
+    #[test]
+    fn a_second_version_is_served_beside_the_stored_one() {
+        use kube::CustomResourceExt;
+        let crd = definition_of(
+            vec![Bookstore::crd(), next::Bookstore::crd()],
+            STORAGE_VERSION,
+        )
+        .expect("merged");
+        let versions: Vec<(&str, bool, bool)> = crd
+            .spec
+            .versions
+            .iter()
+            .map(|v| (v.name.as_str(), v.served, v.storage))
+            .collect();
+        assert_eq!(
+            versions,
+            [("v1alpha1", true, true), ("v1beta1", true, false)]
+        );
+        let stored_elsewhere = definition_of(vec![Bookstore::crd()], "v1beta1");
+        assert!(
+            stored_elsewhere.is_err(),
+            "the stored version must be served"
+        );
+        assert_eq!(
+            definition().expect("merged").spec.versions.len(),
+            1,
+            "only v1alpha1 today"
+        );
     }
 }

@@ -18,7 +18,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::mpsc;
 
-use crate::children::API_METRICS_PORT;
+use crate::children::{API_METRICS_PORT, INSTANCE_LABEL};
 use crate::crd::Bookstore;
 
 /// How often each Bookstore's pods are asked.
@@ -102,7 +102,7 @@ pub fn ready_pods(pods: &Store<Pod>, bookstore: &Bookstore) -> Vec<(String, Stri
         .state()
         .iter()
         .filter(|pod| pod.namespace() == namespace)
-        .filter(|pod| pod.labels().get("app.kubernetes.io/instance") == Some(&name))
+        .filter(|pod| pod.labels().get(INSTANCE_LABEL) == Some(&name))
         .filter_map(|pod| Some((pod.name_any(), ready_address(pod)?.to_owned())))
         .collect();
     found.sort();

@@ -2,10 +2,10 @@
 //!
 //! Every write carries the resourceVersion the candidate last read, so two candidates can never
 //! both take the Lease (the API server accepts one write and rejects the other with a conflict).
-//! A Lease counts as expired `LEASE_DURATION` after a candidate last *saw* it change, by its own
-//! clock, so clock skew between nodes does not matter. The leader gives up on its own when it
-//! could not renew for `RENEW_DEADLINE` (shorter than `LEASE_DURATION`): cut off from the API
-//! server, it stops before anyone else may take over.
+//! A Lease counts as expired `Timings::lease_duration` after a candidate last *saw* it change, by
+//! its own clock, so clock skew between nodes does not matter. The leader gives up on its own when
+//! it could not renew for `Timings::renew_deadline` (shorter than the lease duration): cut off from
+//! the API server, it stops before anyone else may take over.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,10 +17,48 @@ use kube::Client;
 use kube::api::{Api, PostParams};
 use tokio::sync::oneshot;
 
-pub const LEASE_DURATION: Duration = Duration::from_secs(15);
-pub const RENEW_DEADLINE: Duration = Duration::from_secs(10);
-/// How often the leader renews and the others look.
-pub const RETRY_PERIOD: Duration = Duration::from_secs(3);
+/// How long a Lease lasts, how long the leader keeps trying to renew it, and how often.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// A Lease not seen to change for this long is expired: another candidate may take it.
+    pub lease_duration: Duration,
+    /// The leader steps down when it could not renew for this long.
+    pub renew_deadline: Duration,
+    /// How often the leader renews and the others look.
+    pub retry_period: Duration,
+}
+
+impl Default for Timings {
+    /// client-go's defaults.
+    fn default() -> Self {
+        Self {
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(3),
+        }
+    }
+}
+
+impl Timings {
+    /// Timings in whole seconds, refused unless retry period < renew deadline < lease duration
+    /// (otherwise a leader cut off could still lead when another takes over).
+    pub fn from_secs(
+        lease_duration: u64,
+        renew_deadline: u64,
+        retry_period: u64,
+    ) -> Result<Self, String> {
+        if !(0 < retry_period && retry_period < renew_deadline && renew_deadline < lease_duration) {
+            return Err(format!(
+                "the leader election needs retry period < renew deadline < lease duration, got {retry_period} s, {renew_deadline} s and {lease_duration} s"
+            ));
+        }
+        Ok(Self {
+            lease_duration: Duration::from_secs(lease_duration),
+            renew_deadline: Duration::from_secs(renew_deadline),
+            retry_period: Duration::from_secs(retry_period),
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeaderError {
@@ -52,6 +90,7 @@ pub struct Candidate {
     seen: Option<Seen>,
     /// Set once the Lease has been read: this candidate can take over when the leader goes.
     in_contact: Option<Arc<AtomicBool>>,
+    timings: Timings,
 }
 
 impl Candidate {
@@ -63,7 +102,13 @@ impl Candidate {
             identity: identity.to_owned(),
             seen: None,
             in_contact: None,
+            timings: Timings::default(),
         }
+    }
+
+    #[must_use]
+    pub fn with_timings(self, timings: Timings) -> Self {
+        Self { timings, ..self }
     }
 
     /// `flag` is set once this candidate has read the Lease (a standby's readiness).
@@ -94,7 +139,7 @@ impl Candidate {
                     tracing::warn!(error = %error, "leader election attempt failed; retrying");
                 }
             }
-            tokio::time::sleep(RETRY_PERIOD).await;
+            tokio::time::sleep(self.timings.retry_period).await;
         }
         tracing::info!(lease = %self.name, identity = %self.identity, "leading");
         let (lost_tx, lost_rx) = oneshot::channel();
@@ -117,8 +162,13 @@ impl Candidate {
     ) {
         let reason = loop {
             // Wake for the next renewal, or at the deadline when renewals keep failing.
-            let deadline = renewed + RENEW_DEADLINE;
-            let wake = (Instant::now() + RETRY_PERIOD).min(deadline);
+            let Timings {
+                renew_deadline,
+                retry_period,
+                ..
+            } = self.timings;
+            let deadline = renewed + renew_deadline;
+            let wake = (Instant::now() + retry_period).min(deadline);
             tokio::select! {
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
                 _ = &mut stop => {
@@ -127,7 +177,7 @@ impl Candidate {
                 }
             }
             if Instant::now() >= deadline {
-                break format!("could not renew the Lease within {RENEW_DEADLINE:?}");
+                break format!("could not renew the Lease within {renew_deadline:?}");
             }
             let attempt = Instant::now();
             match tokio::time::timeout_at(
@@ -144,7 +194,7 @@ impl Candidate {
                         "could not renew the Lease; retrying"
                     );
                 }
-                Err(_) => break format!("could not renew the Lease within {RENEW_DEADLINE:?}"),
+                Err(_) => break format!("could not renew the Lease within {renew_deadline:?}"),
             }
         };
         tracing::warn!(%reason, "leadership lost");
@@ -177,7 +227,7 @@ impl Candidate {
         let mut next = current;
         next.spec = Some(LeaseSpec {
             holder_identity: Some(self.identity.clone()),
-            lease_duration_seconds: Some(seconds(LEASE_DURATION)),
+            lease_duration_seconds: Some(seconds(self.timings.lease_duration)),
             acquire_time: if ours {
                 spec.acquire_time
             } else {
@@ -213,7 +263,7 @@ impl Candidate {
             },
             spec: Some(LeaseSpec {
                 holder_identity: Some(self.identity.clone()),
-                lease_duration_seconds: Some(seconds(LEASE_DURATION)),
+                lease_duration_seconds: Some(seconds(self.timings.lease_duration)),
                 acquire_time: Some(now.clone()),
                 renew_time: Some(now),
                 lease_transitions: Some(0),
@@ -255,7 +305,7 @@ impl Candidate {
         let duration = spec
             .lease_duration_seconds
             .and_then(|s| u64::try_from(s).ok())
-            .map_or(LEASE_DURATION, Duration::from_secs);
+            .map_or(self.timings.lease_duration, Duration::from_secs);
         self.seen
             .as_ref()
             .is_none_or(|seen| seen.at.elapsed() >= duration)
@@ -361,6 +411,19 @@ pub fn default_identity() -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn timings_must_let_a_cut_off_leader_stop_before_another_takes_over() {
+        assert_eq!(Timings::from_secs(15, 10, 3), Ok(Timings::default()));
+        assert!(Timings::from_secs(8, 5, 1).is_ok());
+        for (lease, renew, retry) in [(10, 10, 3), (15, 10, 10), (15, 20, 3), (15, 10, 0)] {
+            let refused = Timings::from_secs(lease, renew, retry).expect_err("refused");
+            assert!(
+                refused.contains("retry period < renew deadline < lease duration"),
+                "{refused}"
+            );
+        }
+    }
     use super::*;
 
     fn lease(holder: Option<&str>, duration: i32) -> LeaseSpec {

@@ -55,6 +55,16 @@ struct RunArgs {
     /// Namespace of the Lease (the operator's own namespace) [default: the kubeconfig's namespace]
     #[arg(long, env = "POD_NAMESPACE")]
     lease_namespace: Option<String>,
+    /// Seconds a Lease not seen to change stays held (then another replica may take it).
+    #[arg(long, env = "LEASE_DURATION_SECS", default_value_t = 15)]
+    lease_duration_secs: u64,
+    /// Seconds the leader keeps trying to renew before it steps down (less than the lease
+    /// duration).
+    #[arg(long, env = "LEASE_RENEW_DEADLINE_SECS", default_value_t = 10)]
+    lease_renew_deadline_secs: u64,
+    /// Seconds between renewals, and between a standby's looks (less than the renew deadline).
+    #[arg(long, env = "LEASE_RETRY_PERIOD_SECS", default_value_t = 3)]
+    lease_retry_period_secs: u64,
     /// This replica's identity in the election and in Events (the pod name) [default: host name
     /// and a random suffix]
     #[arg(long, env = "POD_NAME")]
@@ -62,6 +72,10 @@ struct RunArgs {
     /// Bookstores reconciled at the same time.
     #[arg(long, env = "CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
+    /// Seconds an autoscaler without metrics, or a load balancer without an address, may last
+    /// before the Bookstore reports it (both are normal for a while after creation).
+    #[arg(long, env = "PROBLEM_GRACE_SECS", default_value_t = 300)]
+    problem_grace_secs: u64,
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
@@ -69,7 +83,10 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Crd => match yaml_serde::to_string(&crd::definition()) {
+        Command::Crd => match crd::definition()
+            .map_err(|e| e.to_string())
+            .and_then(|crd| yaml_serde::to_string(&crd).map_err(|e| e.to_string()))
+        {
             Ok(yaml) => print_out(&yaml),
             Err(error) => fail(&format!("cannot print the CRD: {error}")),
         },
@@ -124,6 +141,11 @@ fn fail(message: &str) -> ExitCode {
 }
 
 async fn run(args: RunArgs) -> Result<(), String> {
+    let timings = leader::Timings::from_secs(
+        args.lease_duration_secs,
+        args.lease_renew_deadline_secs,
+        args.lease_retry_period_secs,
+    )?;
     let metrics = Arc::new(Metrics::default());
     let listener = tokio::net::TcpListener::bind(args.metrics_addr)
         .await
@@ -159,12 +181,15 @@ async fn run(args: RunArgs) -> Result<(), String> {
         controller: "bookstore-operator".to_owned(),
         instance: Some(identity.clone()),
     };
-    let context = Arc::new(Context::new(
-        client.clone(),
-        Recorder::new(client.clone(), reporter),
-        Arc::clone(&metrics),
-        caches,
-    ));
+    let context = Arc::new(
+        Context::new(
+            client.clone(),
+            Recorder::new(client.clone(), reporter),
+            Arc::clone(&metrics),
+            caches,
+        )
+        .with_problem_grace(std::time::Duration::from_secs(args.problem_grace_secs)),
+    );
     let (stop_controller, controller_stopped) = tokio::sync::oneshot::channel::<()>();
     // Started once this replica leads; then it runs on the runtime's worker threads.
     let controller = controller::run(context, watches, args.concurrency, async {
@@ -178,7 +203,8 @@ async fn run(args: RunArgs) -> Result<(), String> {
             .lease_namespace
             .unwrap_or_else(|| client.default_namespace().to_owned());
         let candidate = Candidate::new(client.clone(), &namespace, &args.lease_name, &identity)
-            .reporting_contact(Arc::clone(&ready));
+            .reporting_contact(Arc::clone(&ready))
+            .with_timings(timings);
         tokio::select! {
             led = candidate.lead() => Some(led.map_err(|e| e.to_string())?),
             () = &mut signal => return Ok(()),

@@ -45,6 +45,12 @@ pub const CLUSTER_RULES: &[(&str, &[&str], &[&str], &str)] = &[
         "apply, observe, and remove the HPA when autoscaling is off",
     ),
     (
+        "policy",
+        &["poddisruptionbudgets"],
+        &["get", "list", "watch", "create", "patch", "delete"],
+        "apply, observe, and remove the PodDisruptionBudget when the Bookstore runs one pod",
+    ),
+    (
         "",
         &["secrets"],
         &["get", "list", "watch", "create", "patch", "delete"],
@@ -55,6 +61,12 @@ pub const CLUSTER_RULES: &[(&str, &[&str], &[&str], &str)] = &[
         &["pods"],
         &["get", "list", "watch"],
         "find the API pods, to ask one of each Bookstore whether its database answers",
+    ),
+    (
+        "",
+        &["nodes"],
+        &["list", "watch"],
+        "the zones of the nodes the API pods run on (metadata only), for the ZoneRedundant condition",
     ),
     (
         "events.k8s.io",

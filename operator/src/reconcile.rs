@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -21,13 +24,18 @@ use crate::database_probe::DatabaseReports;
 use crate::error::Error;
 use crate::inputs::SecretValues;
 use crate::metrics::Metrics;
-use crate::status::{self, Observed, Problem};
+use crate::problems::{self, Lasting, Problem};
+use crate::status::{self, Observed};
+use crate::zones::{self, Placement};
 
 /// Periodic re-check when nothing happens (watches trigger reconciles on every change). It reads
 /// only the caches, so it sends nothing unless something drifted unnoticed.
 pub const RESYNC: Duration = Duration::from_secs(600);
 const FIRST_RETRY: Duration = Duration::from_secs(5);
 const LONGEST_RETRY: Duration = Duration::from_secs(300);
+/// How long an autoscaler may go without metrics, or a load balancer without an address, before
+/// it is reported: both are normal for a while after creation.
+pub const PROBLEM_GRACE: Duration = Duration::from_secs(300);
 
 /// Shared by every reconcile.
 pub struct Context {
@@ -42,6 +50,7 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Per Bookstore uid: the status last written, until the cache shows it.
     written: Mutex<HashMap<String, Written>>,
+    problem_grace: Duration,
 }
 
 /// A status write the Bookstore cache may not show yet.
@@ -63,7 +72,15 @@ impl Context {
             secret_values: SecretValues::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
+            problem_grace: PROBLEM_GRACE,
         }
+    }
+
+    /// Sets how long a problem that is normal for a while may last before it is reported.
+    #[must_use]
+    pub fn with_problem_grace(mut self, grace: Duration) -> Self {
+        self.problem_grace = grace;
+        self
     }
 
     /// Forgets what was kept for Bookstores that no longer exist.
@@ -125,7 +142,8 @@ pub async fn reconcile(bookstore: Arc<Bookstore>, context: Arc<Context>) -> Resu
         .metrics
         .observe_reconcile(started.elapsed(), result.as_ref().err().map(Error::reason));
     context.record_outcome(&bookstore, result.is_err());
-    result.map(|()| Action::requeue(jittered(RESYNC)))
+    // A problem still within its grace period is looked at again when that ends.
+    result.map(|recheck| Action::requeue(recheck.unwrap_or_else(|| jittered(RESYNC))))
 }
 
 /// Retries a failed Bookstore with exponential backoff (5 s doubling to 5 min, ±10 %); others
@@ -150,7 +168,10 @@ fn jittered(base: Duration) -> Duration {
     Duration::from_millis(millis - spread + fastrand::u64(0..=spread * 2))
 }
 
-async fn reconcile_bookstore(bookstore: &Bookstore, context: &Context) -> Result<(), Error> {
+async fn reconcile_bookstore(
+    bookstore: &Bookstore,
+    context: &Context,
+) -> Result<Option<Duration>, Error> {
     let namespace = bookstore.namespace().ok_or(Error::NotNamespaced)?;
     context.caches.synced().await?;
     let outcome = converge(bookstore, context, &namespace).await;
@@ -164,61 +185,112 @@ async fn reconcile_bookstore(bookstore: &Bookstore, context: &Context) -> Result
         .and_then(|a| a.service.clone())
         .or_else(|| context.caches.child(&namespace, &name));
 
-    let problem = match &outcome {
-        Err(error) => Some(Problem::from(error)),
-        Ok(_) => deployment
-            .as_deref()
-            .and_then(status::pod_creation_problem)
-            .or_else(|| {
-                let report = context
-                    .database_reports
-                    .get(&ObjectRef::from_obj(bookstore))?;
-                status::database_problem(bookstore, report)
-            }),
+    let (problem, recheck) = match &outcome {
+        Err(error) => (Some(Problem::from(error)), None),
+        Ok(_) => find_problem(
+            bookstore,
+            context,
+            deployment.as_deref(),
+            service.as_deref(),
+        ),
     };
     let previous = context.latest_status(bookstore);
     // One Warning per problem (not per retry), and a Normal Event for what was written.
     let warning = problem
         .as_ref()
         .filter(|problem| !status::reports(previous.as_ref(), problem));
+    // Recovered from the problem reported before, even when another one (say, an autoscaler
+    // without metrics) now stands in its place.
     let recovered = status::reported_problem(previous.as_ref())
-        .filter(|_| problem.is_none())
-        .map(|reason| format!("no longer {reason}"));
+        .filter(|reason| problem.as_ref().is_none_or(|p| p.reason != *reason))
+        .map(str::to_owned);
     let changes = applied.map(|a| &a.changes).filter(|c| !c.is_empty());
+    let placement = deployment.is_some().then(|| {
+        let pods = context.caches.pods.state();
+        Placement::of(problems::pods_of(bookstore, &pods), |node| {
+            zones::zone_of(&context.caches.nodes, node)
+        })
+    });
     let observed = Observed {
         deployment: deployment.as_deref(),
         service: service.as_deref(),
         problem: problem.clone(),
+        placement,
     };
     let (written, (), (), ()) = tokio::join!(
         write_status(context, &namespace, bookstore, previous, &observed),
         async {
-            if let Some(note) = &recovered {
-                publish(context, bookstore, EventType::Normal, "Recovered", note).await;
+            if let Some(reason) = &recovered {
+                // The problem as the action: Events of one reason and action are one series,
+                // whose note stays the first one's, and each recovery is news of its own.
+                let note = format!("no longer {reason}");
+                let event = (EventType::Normal, "Recovered", reason.as_str());
+                publish(context, bookstore, event, &note).await;
             }
         },
         async {
             if let Some(problem) = warning {
                 let reason = problem.reason;
-                publish(
-                    context,
-                    bookstore,
-                    EventType::Warning,
-                    reason,
-                    &problem.message,
-                )
-                .await;
+                let event = (EventType::Warning, reason, RECONCILE);
+                publish(context, bookstore, event, &problem.message).await;
             }
         },
         async {
             if let Some(changes) = changes {
                 let note = changes.join(", ");
-                publish(context, bookstore, EventType::Normal, "Applied", &note).await;
+                let event = (EventType::Normal, "Applied", RECONCILE);
+                publish(context, bookstore, event, &note).await;
             }
         },
     );
     written?;
-    outcome.map(|_| ())
+    outcome.map(|_| recheck)
+}
+
+/// The first problem of the children and pods, most specific first; and when to look again at
+/// one still within its grace period.
+fn find_problem(
+    bookstore: &Bookstore,
+    context: &Context,
+    deployment: Option<&Deployment>,
+    service: Option<&Service>,
+) -> (Option<Problem>, Option<Duration>) {
+    let all_pods = context.caches.pods.state();
+    let pods: Vec<&Pod> = problems::pods_of(bookstore, &all_pods).collect();
+    let found = deployment
+        .and_then(problems::pod_creation_problem)
+        .or_else(|| problems::pod_problem(pods.iter().copied()))
+        .or_else(|| deployment.and_then(|d| problems::rollout_problem(d, pods.iter().copied())))
+        .or_else(|| {
+            let report = context
+                .database_reports
+                .get(&ObjectRef::from_obj(bookstore))?;
+            problems::database_problem(bookstore, report)
+        });
+    if found.is_some() {
+        return (found, None);
+    }
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let grace = context.problem_grace;
+    let autoscaler = bookstore.autoscaling().and_then(|_| {
+        let namespace = bookstore.namespace()?;
+        context
+            .caches
+            .child::<HorizontalPodAutoscaler>(&namespace, &bookstore.name_any())
+    });
+    let lasting = [
+        autoscaler.and_then(|hpa| problems::autoscaler_problem(&hpa, &now, grace)),
+        service
+            .and_then(|service| problems::load_balancer_problem(bookstore, service, &now, grace)),
+    ];
+    let mut recheck: Option<Duration> = None;
+    for finding in lasting.into_iter().flatten() {
+        match finding {
+            Lasting::Lasted(problem) => return (Some(problem), None),
+            Lasting::RecheckIn(wait) => recheck = Some(recheck.map_or(wait, |r| r.min(wait))),
+        }
+    }
+    (None, recheck)
 }
 
 /// Input, desired state, apply.
@@ -283,19 +355,22 @@ async fn write_status(
     Ok(())
 }
 
-/// Records an Event on the Bookstore; failing to record one never fails the reconcile.
+/// The action of most Events.
+const RECONCILE: &str = "Reconcile";
+
+/// Records an Event (type, reason, action) on the Bookstore; failing to record one never fails
+/// the reconcile.
 async fn publish(
     context: &Context,
     bookstore: &Bookstore,
-    type_: EventType,
-    reason: &str,
+    (type_, reason, action): (EventType, &str, &str),
     note: &str,
 ) {
     let event = Event {
         type_,
         reason: reason.to_owned(),
         note: Some(note.to_owned()),
-        action: "Reconcile".to_owned(),
+        action: action.to_owned(),
         secondary: None,
     };
     if let Err(error) = context

@@ -23,7 +23,7 @@ pub enum RenderError {
     Field { path: String, message: String },
     #[error("the file holds no Bookstore (kind: Bookstore)")]
     NoBookstore,
-    #[error("apiVersion {0} is not supported: use bookstore.dev/v1alpha1")]
+    #[error("apiVersion {0} is not supported: use {supported}", supported = supported_versions())]
     UnsupportedVersion(String),
     #[error("invalid Bookstore:\n  {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
     Invalid(Vec<Violation>),
@@ -57,16 +57,12 @@ fn render_bookstore(
     document: serde_json::Value,
     default_namespace: &str,
 ) -> Result<String, RenderError> {
-    if document["apiVersion"] != "bookstore.dev/v1alpha1" {
-        return Err(RenderError::UnsupportedVersion(
-            document["apiVersion"].to_string(),
-        ));
-    }
-    let mut bookstore: Bookstore =
-        serde_path_to_error::deserialize(document).map_err(|e| RenderError::Field {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
+    let read = READERS
+        .iter()
+        .find(|(version, _)| document["apiVersion"] == *version)
+        .map(|(_, read)| read)
+        .ok_or_else(|| RenderError::UnsupportedVersion(document["apiVersion"].to_string()))?;
+    let mut bookstore = read(document)?;
     validate(&bookstore).map_err(RenderError::Invalid)?;
     if bookstore.namespace().is_none() {
         bookstore.metadata.namespace = Some(default_namespace.to_owned());
@@ -93,7 +89,32 @@ fn render_bookstore(
     if let Some(autoscaler) = &children.autoscaler {
         push_document(&mut out, autoscaler)?;
     }
+    if let Some(budget) = &children.disruption_budget {
+        push_document(&mut out, budget)?;
+    }
     Ok(out)
+}
+
+/// Each apiVersion a Bookstore file may use, and how it becomes the type the operator works on.
+/// A new version adds a reader that converts to it (operator/API-VERSIONS.md).
+const READERS: &[(&str, Reader)] = &[("bookstore.dev/v1alpha1", read_v1alpha1)];
+
+/// Reads a Bookstore document of one apiVersion.
+type Reader = fn(serde_json::Value) -> Result<Bookstore, RenderError>;
+
+fn read_v1alpha1(document: serde_json::Value) -> Result<Bookstore, RenderError> {
+    serde_path_to_error::deserialize(document).map_err(|e| RenderError::Field {
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })
+}
+
+fn supported_versions() -> String {
+    READERS
+        .iter()
+        .map(|(version, _)| *version)
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn push_document(out: &mut String, object: &impl Serialize) -> Result<(), RenderError> {
@@ -110,17 +131,7 @@ mod tests {
     #[test]
     fn a_demo_bookstore_renders_a_deployment_and_a_service() {
         let out = render(DEMO, "default").expect("renders");
-        let kinds: Vec<String> = out
-            .split("---\n")
-            .filter(|doc| !doc.is_empty())
-            .map(|doc| {
-                yaml_serde::from_str::<serde_json::Value>(doc).expect("yaml")["kind"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned()
-            })
-            .collect();
-        assert_eq!(kinds, ["Deployment", "Service"]);
+        assert_eq!(kinds(&out), ["Deployment", "Service"]);
         assert!(out.contains("namespace: default"));
     }
 
@@ -149,5 +160,46 @@ mod tests {
         let error =
             render("kind: ConfigMap\napiVersion: v1\n", "default").expect_err("not a Bookstore");
         assert!(matches!(error, RenderError::NoBookstore));
+    }
+
+    fn kinds(out: &str) -> Vec<String> {
+        out.split("---\n")
+            .filter(|doc| !doc.is_empty())
+            .map(|doc| {
+                yaml_serde::from_str::<serde_json::Value>(doc).expect("yaml")["kind"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_bookstore_with_a_database_renders_every_child() {
+        let rds = DEMO.replace(
+            "  image: bookstore-api:latest\n",
+            "  image: x\n  database:\n    host: db\n    name: books\n    user: app\n    passwordSecretRef: {name: pw, key: password}\n  service: {type: ClusterIP}\n",
+        );
+        let out = render(&rds, "default").expect("renders");
+        assert_eq!(
+            kinds(&out),
+            [
+                "Secret",
+                "Deployment",
+                "Service",
+                "HorizontalPodAutoscaler",
+                "PodDisruptionBudget"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_version_names_the_ones_supported() {
+        let next = DEMO.replace("bookstore.dev/v1alpha1", "bookstore.dev/v2");
+        let error = render(&next, "default").expect_err("unknown version");
+        assert_eq!(
+            error.to_string(),
+            "apiVersion \"bookstore.dev/v2\" is not supported: use bookstore.dev/v1alpha1"
+        );
     }
 }

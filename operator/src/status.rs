@@ -6,67 +6,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::ResourceExt;
 
 use crate::crd::{Bookstore, BookstoreStatus, ServiceType};
-use crate::database_probe::DatabaseReport;
-use crate::error::Error;
+use crate::problems::Problem;
+use crate::zones::Placement;
 
 pub const READY: &str = "Ready";
 pub const PROGRESSING: &str = "Progressing";
 pub const DEGRADED: &str = "Degraded";
-
-/// Something that keeps the Bookstore from working, reported as a condition reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// CamelCase condition reason, e.g. `DatabaseSecretNotFound`.
-    pub reason: &'static str,
-    /// For people; never holds secret values.
-    pub message: String,
-}
-
-impl From<&Error> for Problem {
-    fn from(error: &Error) -> Self {
-        Self {
-            reason: error.reason(),
-            message: error.to_string(),
-        }
-    }
-}
-
-/// The Deployment cannot create its pods (a ResourceQuota, a LimitRange, an admission webhook
-/// refused them): its `ReplicaFailure` condition, as a problem of the Bookstore.
-pub fn pod_creation_problem(deployment: &Deployment) -> Option<Problem> {
-    let failure = deployment
-        .status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")?;
-    Some(Problem {
-        reason: "PodCreationFailed",
-        message: format!(
-            "Deployment {} cannot create pods: {}",
-            deployment.name_any(),
-            failure.message.as_deref().unwrap_or("no reason given")
-        ),
-    })
-}
-
-/// The API pods cannot reach the database (their own reports, `database_probe`).
-pub fn database_problem(bookstore: &Bookstore, report: DatabaseReport) -> Option<Problem> {
-    let database = bookstore.database()?;
-    let which = match report {
-        DatabaseReport::Reachable => return None,
-        DatabaseReport::Unreachable => "The API pods report",
-        DatabaseReport::PartlyUnreachable => "Some of the API pods report",
-    };
-    Some(Problem {
-        reason: "DatabaseUnreachable",
-        message: format!(
-            "{which} that their database {}:{} does not answer: their requests get 503 until it does",
-            database.host, database.port
-        ),
-    })
-}
+pub const ZONE_REDUNDANT: &str = "ZoneRedundant";
 
 /// The reason of the problem `status` reports, if any (a Bookstore that recovers from it gets a
 /// Normal Event).
@@ -92,6 +38,8 @@ pub struct Observed<'a> {
     pub deployment: Option<&'a Deployment>,
     pub service: Option<&'a Service>,
     pub problem: Option<Problem>,
+    /// Where the ready pods run; no `ZoneRedundant` condition without it.
+    pub placement: Option<Placement>,
 }
 
 /// The status to write, after `previous` (the last one written). Conditions keep their
@@ -129,8 +77,7 @@ pub fn compute(
         && available >= updated
         && ready >= desired;
 
-    let condition = |type_: &str, status: bool, reason: &str, message: String| {
-        let status = if status { "True" } else { "False" };
+    let condition_of = |type_: &str, status: &str, reason: &str, message: String| {
         let last_transition_time = previous
             .iter()
             .find(|c| c.type_ == type_ && c.status == status)
@@ -144,9 +91,17 @@ pub fn compute(
             observed_generation: generation,
         }
     };
+    let condition = |type_: &str, status: bool, reason: &str, message: String| {
+        condition_of(
+            type_,
+            if status { "True" } else { "False" },
+            reason,
+            message,
+        )
+    };
 
-    let conditions = match &observed.problem {
-        Some(problem) => vec![
+    let mut conditions = match &observed.problem {
+        Some(problem) if !problem.pods_serve => vec![
             condition(READY, false, problem.reason, problem.message.clone()),
             condition(
                 PROGRESSING,
@@ -156,11 +111,21 @@ pub fn compute(
             ),
             condition(DEGRADED, true, problem.reason, problem.message.clone()),
         ],
-        None => {
+        // No problem, or one the pods serve through: readiness as the pods are; a problem names
+        // itself as the reason of a Ready Bookstore.
+        serving => {
             let figures = format!("{ready}/{desired} API pods ready");
             vec![
                 if ready > 0 && rolled_out {
-                    condition(READY, true, "Available", figures.clone())
+                    match serving {
+                        Some(problem) => condition(
+                            READY,
+                            true,
+                            problem.reason,
+                            format!("{figures}; {}", problem.message),
+                        ),
+                        None => condition(READY, true, "Available", figures.clone()),
+                    }
                 } else {
                     condition(READY, false, "PodsNotReady", figures.clone())
                 },
@@ -169,15 +134,25 @@ pub fn compute(
                 } else {
                     condition(PROGRESSING, true, "RollingOut", figures)
                 },
-                condition(
-                    DEGRADED,
-                    false,
-                    "AsExpected",
-                    "all children applied".to_owned(),
-                ),
+                match serving {
+                    Some(problem) => {
+                        condition(DEGRADED, true, problem.reason, problem.message.clone())
+                    }
+                    None => condition(
+                        DEGRADED,
+                        false,
+                        "AsExpected",
+                        "all children applied".to_owned(),
+                    ),
+                },
             ]
         }
     };
+
+    if let Some(placement) = &observed.placement {
+        let (status, reason, message) = placement.verdict();
+        conditions.push(condition_of(ZONE_REDUNDANT, status, reason, message));
+    }
 
     BookstoreStatus {
         observed_generation: generation,
@@ -299,6 +274,7 @@ mod tests {
             deployment: Some(&deployment),
             service: Some(&service),
             problem: None,
+            placement: None,
         };
         let status = compute(&shop, shop.status.as_ref(), &observed, &time(100));
         assert_eq!(condition(&status, READY).status, "True");
@@ -397,10 +373,9 @@ mod tests {
     #[test]
     fn a_problem_makes_the_bookstore_unready_and_degraded() {
         let shop = bookstore(with_database());
-        let problem = Problem {
-            reason: "DatabaseSecretNotFound",
-            message: "Secret books/db-password not found".into(),
-        };
+        let problem = Problem::from(&crate::error::Error::DatabaseSecretNotFound(
+            "books/db-password".into(),
+        ));
         let status = compute(
             &shop,
             shop.status.as_ref(),
@@ -465,14 +440,14 @@ mod tests {
             message: Some("pods \"shop-1\" is forbidden: exceeded quota: pods".into()),
             ..Default::default()
         }]);
-        let problem = pod_creation_problem(&failing).expect("a problem");
+        let problem = crate::problems::pod_creation_problem(&failing).expect("a problem");
         assert_eq!(problem.reason, "PodCreationFailed");
         assert!(
             problem.message.contains("exceeded quota"),
             "{}",
             problem.message
         );
-        assert!(pod_creation_problem(&deployment(2, 2)).is_none());
+        assert!(crate::problems::pod_creation_problem(&deployment(2, 2)).is_none());
 
         let shop = bookstore(with_database());
         let reported = compute(
@@ -487,5 +462,92 @@ mod tests {
         );
         assert!(reports(Some(&reported), &problem));
         assert!(!reports(None, &problem));
+    }
+
+    #[test]
+    fn a_problem_the_pods_serve_through_keeps_the_bookstore_ready_and_names_itself() {
+        let shop = bookstore(with_database());
+        let serving = deployment(2, 2);
+        let problem = Problem {
+            reason: "AutoscalerWithoutMetrics",
+            message: "HorizontalPodAutoscaler shop cannot scale".into(),
+            pods_serve: true,
+        };
+        let status = compute(
+            &shop,
+            None,
+            &Observed {
+                deployment: Some(&serving),
+                problem: Some(problem),
+                ..Default::default()
+            },
+            &time(1),
+        );
+        let ready = condition(&status, READY);
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("True", "AutoscalerWithoutMetrics")
+        );
+        assert_eq!(
+            ready.message,
+            "2/2 API pods ready; HorizontalPodAutoscaler shop cannot scale"
+        );
+        assert_eq!(condition(&status, PROGRESSING).reason, "RolloutComplete");
+        let degraded = condition(&status, DEGRADED);
+        assert_eq!(
+            (degraded.status.as_str(), degraded.reason.as_str()),
+            ("True", "AutoscalerWithoutMetrics")
+        );
+    }
+
+    #[test]
+    fn where_the_ready_pods_run_is_a_condition_of_its_own() {
+        let shop = bookstore(with_database());
+        let serving = deployment(2, 2);
+        let placement = Placement {
+            by_zone: [("zone-a".to_owned(), 1), ("zone-b".to_owned(), 1)].into(),
+            unplaced: 0,
+        };
+        let status = compute(
+            &shop,
+            None,
+            &Observed {
+                deployment: Some(&serving),
+                placement: Some(placement),
+                ..Default::default()
+            },
+            &time(1),
+        );
+        let zoned = condition(&status, ZONE_REDUNDANT);
+        assert_eq!(
+            (zoned.status.as_str(), zoned.reason.as_str()),
+            ("True", "MultipleZones")
+        );
+        assert_eq!(
+            condition(&status, READY).status,
+            "True",
+            "Ready does not depend on it"
+        );
+        let unplaced = Placement {
+            unplaced: 2,
+            ..Placement::default()
+        };
+        let unknown = compute(
+            &shop,
+            Some(&status),
+            &Observed {
+                deployment: Some(&serving),
+                placement: Some(unplaced),
+                ..Default::default()
+            },
+            &time(5),
+        );
+        let zoned = condition(&unknown, ZONE_REDUNDANT);
+        assert_eq!(
+            (zoned.status.as_str(), zoned.last_transition_time.clone()),
+            ("Unknown", time(5))
+        );
+        let without = compute(&shop, None, &Observed::default(), &time(1));
+        assert!(without.conditions.iter().all(|c| c.type_ != ZONE_REDUNDANT));
     }
 }

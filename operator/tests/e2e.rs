@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bookstore_operator::crd::Bookstore;
-use bookstore_operator::leader;
 use bookstore_operator::rules::{self, CelRule};
 use bookstore_operator::validate::validate;
 use cluster::{Cluster, Operator, Proxy, api_server_addr, eventually};
@@ -20,6 +19,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
@@ -441,6 +442,11 @@ async fn children_are_created_owned_and_reported(env: &Env) {
     let hpa: HorizontalPodAutoscaler = env.child(&ns, "shop", |_| true).await;
     let hpa = hpa.spec.unwrap();
     assert_eq!((hpa.min_replicas, hpa.max_replicas), (Some(1), 3));
+    let budget: PodDisruptionBudget = env.child(&ns, "shop", |_| true).await;
+    assert_eq!(
+        budget.spec.unwrap().max_unavailable,
+        Some(IntOrString::Int(1))
+    );
 
     let status = env
         .status(&ns, "shop", |s| is(s, "Degraded", "False", "AsExpected"))
@@ -451,7 +457,7 @@ async fn children_are_created_owned_and_reported(env: &Env) {
     let note = env.event(&ns, "Normal", "Applied").await;
     assert_eq!(
         note,
-        "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop"
+        "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop, created PodDisruptionBudget shop"
     );
     eprintln!("ok: children created, owned, reported");
 }
@@ -548,15 +554,17 @@ async fn autoscaling_on_and_off_keeps_the_replica_count(env: &Env) {
     env.apply(&ns, "shop", autoscaled).await;
     env.child(&ns, "shop", |_: &HorizontalPodAutoscaler| true)
         .await;
-    env.status(&ns, "shop", |_| true).await;
-    let deployment: Deployment = env.child(&ns, "shop", |_| true).await;
-    let main_owns_replicas = deployment.managed_fields().iter().any(|m| {
-        m.manager.as_deref() == Some("bookstore-operator")
-            && m.fields_v1
-                .as_ref()
-                .is_some_and(|f| f.0["f:spec"].get("f:replicas").is_some())
-    });
-    assert!(!main_owns_replicas, "the operator let go of spec.replicas");
+    // The HPA is applied beside the Deployment: wait for the Deployment's apply too.
+    let main_owns_replicas = |deployment: &Deployment| {
+        deployment.managed_fields().iter().any(|m| {
+            m.manager.as_deref() == Some("bookstore-operator")
+                && m.fields_v1
+                    .as_ref()
+                    .is_some_and(|f| f.0["f:spec"].get("f:replicas").is_some())
+        })
+    };
+    env.child(&ns, "shop", |d: &Deployment| !main_owns_replicas(d))
+        .await;
 
     env.apply(&ns, "shop", fixed).await;
     env.absent::<HorizontalPodAutoscaler>(&ns, "shop").await;
@@ -576,6 +584,15 @@ async fn autoscaling_on_and_off_keeps_the_replica_count(env: &Env) {
         "ok: autoscaling off→on→off, spec.replicas stayed 3 across {} updates",
         seen.len()
     );
+
+    // One pod: no disruption budget (it would be one pod at a time of one).
+    env.child(&ns, "shop", |_: &PodDisruptionBudget| true).await;
+    let mut single = rds("ClusterIP");
+    single["autoscaling"] = json!({"enabled": false});
+    single["replicas"] = json!(1);
+    env.apply(&ns, "shop", single).await;
+    env.absent::<PodDisruptionBudget>(&ns, "shop").await;
+    eprintln!("ok: the disruption budget goes when the Bookstore runs one pod");
 }
 
 async fn a_missing_password_secret_is_reported_until_it_appears(env: &Env) {
@@ -1050,7 +1067,7 @@ async fn leaders_hand_over_without_overlap(env: &Env, mut a: Operator, proxy: &P
     // Its last renewal came before the cut: it stops within the renew deadline of the cut.
     let slack = Duration::from_millis(500);
     assert!(
-        a_down <= leader::RENEW_DEADLINE + slack,
+        a_down <= Duration::from_secs(cluster::SUITE_LEASE_TIMINGS.1) + slack,
         "a stepped down after {a_down:?}"
     );
     a.kill();

@@ -10,7 +10,7 @@ const COMMITTED: &str = include_str!("../../crds/bookstore.yaml");
 
 #[test]
 fn the_committed_crd_is_the_generated_one() {
-    let generated = yaml_serde::to_string(&crd::definition()).unwrap();
+    let generated = yaml_serde::to_string(&crd::definition().unwrap()).unwrap();
     assert!(
         generated == COMMITTED,
         "crds/bookstore.yaml is stale: run `cargo run -p bookstore-operator -- crd > crds/bookstore.yaml`"
@@ -58,8 +58,10 @@ fn the_rbac_grants_what_the_code_uses_and_nothing_cluster_wide_on_leases() {
             "apps/deployments: get,list,watch,create,patch",
             "/services: get,list,watch,create,patch",
             "autoscaling/horizontalpodautoscalers: get,list,watch,create,patch,delete",
+            "policy/poddisruptionbudgets: get,list,watch,create,patch,delete",
             "/secrets: get,list,watch,create,patch,delete",
             "/pods: get,list,watch",
+            "/nodes: list,watch",
             "events.k8s.io/events: create,patch",
         ]
     );
@@ -72,7 +74,7 @@ fn the_rbac_grants_what_the_code_uses_and_nothing_cluster_wide_on_leases() {
 }
 
 fn crd() -> Value {
-    serde_json::to_value(crd::definition()).unwrap()
+    serde_json::to_value(crd::definition().unwrap()).unwrap()
 }
 
 #[test]
@@ -95,7 +97,18 @@ fn names_scope_subresource_and_columns() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(columns, ["Ready", "Replicas", "URL", "Age"]);
+    assert_eq!(
+        columns,
+        ["Ready", "Reason", "Replicas", "URL", "Age", "Message"]
+    );
+    let wide_only: Vec<&str> = version["additionalPrinterColumns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["priority"] == 1)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(wide_only, ["Message"], "the message only with -o wide");
 }
 
 /// Every property under `spec`, recursively, with its path.

@@ -104,6 +104,7 @@ const SECRET_PATH: &str = "/api/v1/namespaces/books/secrets/shop-db";
 const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/books/deployments/shop";
 const SERVICE_PATH: &str = "/api/v1/namespaces/books/services/shop";
 const HPA_PATH: &str = "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop";
+const BUDGET_PATH: &str = "/apis/policy/v1/namespaces/books/poddisruptionbudgets/shop";
 const STATUS_PATH: &str = "/apis/bookstore.dev/v1alpha1/namespaces/books/bookstores/shop/status";
 const EVENTS_PATH: &str = "/apis/events.k8s.io/v1/namespaces/books/events";
 
@@ -145,7 +146,14 @@ fn event(kind: &'static str, reason: &'static str, note: impl Fn(&str) + Send + 
             (Some(kind), Some(reason))
         );
         assert_eq!(body["regarding"]["name"], "shop");
-        note(body["note"].as_str().unwrap_or_default());
+        let text = body["note"].as_str().unwrap_or_default();
+        // A recovery's action is the problem it recovered from (one series per problem).
+        let action = match reason {
+            "Recovered" => text.strip_prefix("no longer ").unwrap_or("?"),
+            _ => "Reconcile",
+        };
+        assert_eq!(body["action"], action);
+        note(text);
         (StatusCode::CREATED, stored(body))
     })
 }
@@ -233,6 +241,7 @@ struct World {
     deployments: Vec<Deployment>,
     services: Vec<Service>,
     autoscalers: Vec<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
+    disruption_budgets: Vec<k8s_openapi::api::policy::v1::PodDisruptionBudget>,
     secrets: Vec<Secret>,
     /// Names of the Secrets without the managed-by label (the metadata cache), at
     /// resourceVersion 7.
@@ -292,12 +301,15 @@ impl World {
             deployment_names: names(&self.unlabelled_deployments),
             service_names: listed(Vec::new()),
             autoscaler_names: listed(Vec::new()),
+            disruption_budget_names: listed(Vec::new()),
             secret_names: listed(secret_names),
             deployments: listed(self.deployments),
             services: listed(self.services),
             autoscalers: listed(self.autoscalers),
+            disruption_budgets: listed(self.disruption_budgets),
             secrets: listed(self.secrets),
             pods: listed(Vec::new()),
+            nodes: listed(Vec::new()),
         }
     }
 }
@@ -393,6 +405,11 @@ fn converged_with(shop: &Bookstore, inputs: &Inputs) -> (World, Deployment, Serv
             .iter()
             .map(|a| serde_json::from_value(as_stored(serde_json::to_value(a).unwrap())).unwrap())
             .collect(),
+        disruption_budgets: children
+            .disruption_budget
+            .iter()
+            .map(|b| serde_json::from_value(as_stored(serde_json::to_value(b).unwrap())).unwrap())
+            .collect(),
         secrets: children
             .secret
             .iter()
@@ -413,6 +430,8 @@ fn settled(mut shop: Bookstore, deployment: &Deployment, service: &Service) -> B
         deployment: Some(deployment),
         service: Some(service),
         problem: None,
+        // No pod in the cache: none ready anywhere.
+        placement: Some(bookstore_operator::zones::Placement::default()),
     };
     shop.status = Some(status::compute(&shop, None, &observed, &now));
     shop
@@ -463,7 +482,7 @@ async fn first_reconcile_creates_every_child_then_reports() {
     let expectations = in_order(vec![
         vec![reads_password()],
         // No name is taken (the metadata caches say so): nothing to look up first. The Secret
-        // goes first (the pods read it when they start), then the three others at once.
+        // goes first (the pods read it when they start), then the four others at once.
         vec![expect(Method::PATCH, SECRET_PATH, |body| {
             assert_eq!(body["kind"], "Secret");
             assert_eq!(
@@ -519,6 +538,14 @@ async fn first_reconcile_creates_every_child_then_reports() {
                 );
                 (StatusCode::OK, stored(body))
             }),
+            expect(Method::PATCH, BUDGET_PATH, |body| {
+                assert_eq!(body["spec"]["maxUnavailable"], 1);
+                assert_eq!(
+                    body["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"],
+                    "shop"
+                );
+                (StatusCode::OK, stored(body))
+            }),
         ]),
         vec![
             // Just created: the starting count, under a manager of its own.
@@ -533,7 +560,7 @@ async fn first_reconcile_creates_every_child_then_reports() {
             event("Normal", "Applied", |note| {
                 assert_eq!(
                     note,
-                    "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop"
+                    "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop, created PodDisruptionBudget shop"
                 );
             }),
             status_write(|status| {

@@ -106,6 +106,7 @@ pub fn deployment(
                 }),
             }),
             revision_history_limit: Some(5),
+            progress_deadline_seconds: spec.progress_deadline_seconds,
             // A new pod counts as available (and an old one goes) only after staying ready this
             // long: a pod that passes one probe and then crashes does not carry a rollout.
             min_ready_seconds: Some(MIN_READY_SECONDS),
@@ -295,6 +296,9 @@ fn api_container(
         name: API_CONTAINER.to_owned(),
         image: Some(spec.image.clone()),
         image_pull_policy: Some(spec.image_pull_policy.as_str().to_owned()),
+        // A container that exits on bad configuration says why on stderr: its last log line
+        // becomes the termination message the status quotes (`problems::pod_problem`).
+        termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
         ports: Some(vec![
             ContainerPort {
                 name: Some("http".to_owned()),

@@ -1,5 +1,6 @@
 //! Desired state: pure functions from a `Bookstore` to the objects it should own.
 
+mod budget;
 mod deployment;
 mod hpa;
 mod secret;
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
@@ -17,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::crd::Bookstore;
 
+pub use budget::pod_disruption_budget;
 pub use deployment::{
     API_CONTAINER, API_METRICS_PORT, API_PORT, DB_SECRET_HASH_ANNOTATION, MIN_READY_SECONDS,
     WRITE_TOKEN_FILE, WRITE_TOKEN_HASH_ANNOTATION, applies_replicas, deployment, initial_replicas,
@@ -75,6 +78,7 @@ pub struct Children {
     pub deployment: Deployment,
     pub service: Service,
     pub autoscaler: Option<HorizontalPodAutoscaler>,
+    pub disruption_budget: Option<PodDisruptionBudget>,
 }
 
 /// The desired children, from the spec and the values read from the Secrets it references.
@@ -93,6 +97,7 @@ pub fn desired(bookstore: &Bookstore, inputs: &Inputs) -> Children {
         deployment: stamped(deployment(bookstore, secret.as_ref(), write_token)),
         service: stamped(service(bookstore)),
         autoscaler: horizontal_pod_autoscaler(bookstore).map(stamped),
+        disruption_budget: pod_disruption_budget(bookstore).map(stamped),
         secret: secret.map(stamped),
     }
 }
@@ -140,6 +145,9 @@ pub fn labels(bookstore: &Bookstore) -> BTreeMap<String, String> {
     labels
 }
 
+/// The label naming the Bookstore an object belongs to.
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+
 /// The subset that selects a Bookstore's pods: it must never change (selectors are immutable).
 pub fn selector_labels(bookstore: &Bookstore) -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -147,10 +155,7 @@ pub fn selector_labels(bookstore: &Bookstore) -> BTreeMap<String, String> {
             "app.kubernetes.io/name".to_owned(),
             "bookstore-api".to_owned(),
         ),
-        (
-            "app.kubernetes.io/instance".to_owned(),
-            bookstore.name_any(),
-        ),
+        (INSTANCE_LABEL.to_owned(), bookstore.name_any()),
     ])
 }
 
