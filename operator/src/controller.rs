@@ -388,7 +388,9 @@ pub async fn run(
 }
 
 /// Reflects a watch into its cache and yields the objects whose `relevant` digest changed, and
-/// deleted ones, as reconcile triggers. Watch errors are retried with backoff, and reported.
+/// deleted ones, as reconcile triggers: also those deleted while the watch was down, which the
+/// re-list that follows shows only by their absence. Watch errors are retried with backoff, and
+/// reported.
 fn triggers<K>(
     events: impl Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
     writer: reflector::store::Writer<K>,
@@ -400,43 +402,55 @@ where
 {
     let metrics = Arc::clone(metrics);
     let resource = K::plural(&()).into_owned();
+    let store = writer.as_reader();
     // By a digest of each object's namespace, name and uid (small keys: these maps hold every
     // watched object).
     let mut seen: HashMap<u64, u64> = HashMap::new();
-    // The objects listed by a re-list in progress: the others were deleted meanwhile.
-    let mut relisted: Option<HashSet<u64>> = None;
+    // During a re-list: the objects cached before it, and the keys of those listed so far.
+    let mut relisting: Option<(Vec<Arc<K>>, HashSet<u64>)> = None;
     reflector::reflector(writer, events.default_backoff())
-        .filter_map(move |event| {
-            let trigger = match event {
+        .flat_map(move |event| {
+            let triggers: Vec<Result<K, watcher::Error>> = match event {
+                // The store swaps to the new listing only when it is done: it still holds the
+                // old objects now.
                 Ok(watcher::Event::Init) => {
-                    relisted = Some(HashSet::new());
-                    None
+                    relisting = Some((store.state(), HashSet::new()));
+                    Vec::new()
                 }
-                Ok(watcher::Event::InitDone) => {
-                    if let Some(listed) = relisted.take() {
+                Ok(watcher::Event::InitDone) => match relisting.take() {
+                    Some((before, listed)) => {
                         seen.retain(|object, _| listed.contains(object));
+                        before
+                            .iter()
+                            .filter(|object| !listed.contains(&identify(object.as_ref())))
+                            .map(|object| Ok(object.as_ref().clone()))
+                            .collect()
                     }
-                    None
-                }
+                    None => Vec::new(),
+                },
                 Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) => {
                     let reference = identify(&object);
-                    if let Some(listed) = relisted.as_mut() {
+                    if let Some((_, listed)) = relisting.as_mut() {
                         listed.insert(reference);
                     }
                     let digest = relevant(&object);
-                    (seen.insert(reference, digest) != Some(digest)).then_some(Ok(object))
+                    if seen.insert(reference, digest) == Some(digest) {
+                        Vec::new()
+                    } else {
+                        vec![Ok(object)]
+                    }
                 }
                 Ok(watcher::Event::Delete(object)) => {
                     seen.remove(&identify(&object));
-                    Some(Ok(object))
+                    vec![Ok(object)]
                 }
                 Err(error) => {
                     tracing::warn!(resource = %resource, error = crate::error::watch_message(&error), "watch failed; retrying");
                     metrics.observe_watch_error(&resource);
-                    None
+                    Vec::new()
                 }
             };
-            std::future::ready(trigger)
+            futures_util::stream::iter(triggers)
         })
         .boxed()
 }
@@ -734,6 +748,42 @@ mod tests {
             reported.contains(r#"bookstore_operator_watch_errors_total{resource="deployments"} 1"#),
             "a watch error is counted: {reported}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_object_deleted_while_the_watch_was_down_triggers_a_reconcile() {
+        let events = vec![
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(named("kept", 1))),
+            Ok(watcher::Event::InitApply(named("gone", 1))),
+            Ok(watcher::Event::InitDone),
+            // The watch broke; "gone" was deleted meanwhile: the re-list lacks it.
+            Err(watcher::Error::NoResourceVersion),
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(named("kept", 1))),
+            Ok(watcher::Event::InitDone),
+        ];
+        let (cache, writer) = reflector::store::<Deployment>();
+        let metrics = Arc::new(Metrics::default());
+        let triggered: Vec<String> =
+            triggers(stream::iter(events), writer, deployment_relevance, &metrics)
+                .map(|d| d.expect("no error").name_any())
+                .collect()
+                .await;
+        assert_eq!(
+            triggered,
+            ["kept", "gone", "gone"],
+            "listed twice, then the one the re-list no longer has"
+        );
+        assert_eq!(cache.state().len(), 1, "the cache holds the re-list");
+    }
+
+    fn named(name: &str, ready: i32) -> Deployment {
+        serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "books", "uid": name},
+            "status": {"readyReplicas": ready}
+        }))
+        .expect("deployment")
     }
 
     #[test]
