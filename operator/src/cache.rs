@@ -35,11 +35,10 @@ pub struct Caches {
     pub autoscaler_names: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub disruption_budget_names: Store<PartialObjectMeta<PodDisruptionBudget>>,
     pub secret_names: Store<PartialObjectMeta<Secret>>,
-    /// The API pods (by the `managed-by` label), reduced to their labels, address and readiness:
-    /// for asking them about their database (`database_probe`). Reconciles do not wait for it.
+    /// The API pods (by the `managed-by` label), reduced to what `database_probe` (their
+    /// address), `problems` (their containers' states) and `zones` (their node) read.
     pub pods: Store<Pod>,
     /// The nodes, reduced to their name and zone label: where the ready pods run (`zones`).
-    /// Reconciles do not wait for it either.
     pub nodes: Store<PartialObjectMeta<Node>>,
 }
 
@@ -110,6 +109,10 @@ impl Caches {
             listed(&self.autoscaler_names),
             listed(&self.disruption_budget_names),
             listed(&self.secret_names),
+            // The status reads the pods and their nodes: an empty store would report every
+            // Bookstore's pods gone, then back.
+            listed(&self.pods),
+            listed(&self.nodes),
         );
     }
 

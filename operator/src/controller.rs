@@ -14,7 +14,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ContainerStatus, Node, Pod, PodSpec, PodStatus, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    FieldsV1, ManagedFieldsEntry, ObjectMeta, Time,
+};
 use kube::api::Api;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{self, Controller};
@@ -212,7 +214,8 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
                     .as_ref()
                     .and_then(|s| s.conditions.as_ref())
                     .is_some_and(|c| c.iter().any(|c| c.type_ == "PodScheduled"));
-                let problem = problems::pod_problem([pod]);
+                let now = Time(k8s_openapi::jiff::Timestamp::now());
+                let problem = problems::pod_problem([pod], &now);
                 let ready = pod
                     .status
                     .as_ref()
@@ -875,10 +878,14 @@ mod tests {
             let full = pod(waiting);
             let mut kept = full.clone();
             keep_pod_essentials(&mut kept);
-            assert!(problems::pod_problem([&kept]).is_some(), "{waiting}");
+            assert!(
+                problems::pod_problem([&kept], &Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH))
+                    .is_some(),
+                "{waiting}"
+            );
             assert_eq!(
-                problems::pod_problem([&kept]),
-                problems::pod_problem([&full])
+                problems::pod_problem([&kept], &Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)),
+                problems::pod_problem([&full], &Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH))
             );
             assert_eq!(
                 kept.spec,

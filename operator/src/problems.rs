@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod, Service};
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::ResourceExt;
 
@@ -98,12 +98,9 @@ const IMAGE_PULL_FAILURES: [&str; 4] = [
     "InvalidImageName",
     "ErrImageNeverPull",
 ];
-/// Waiting reasons of a container the kubelet cannot create or start.
-const START_FAILURES: [&str; 3] = [
-    "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
-];
+/// Waiting reasons of a container the kubelet cannot create (a Secret or ConfigMap it needs is
+/// missing, ...): the kubelet's message says what.
+const START_FAILURES: [&str; 2] = ["CreateContainerConfigError", "CreateContainerError"];
 /// The longest part of a container's last words a message quotes.
 const LONGEST_QUOTE: usize = 300;
 
@@ -113,7 +110,18 @@ const LONGEST_QUOTE: usize = 300;
 /// the old ones still waiting to be replaced. The message stays the same while the problem does
 /// (no retry count, no alternating back-off wording), so it makes one Warning Event, not one per
 /// retry.
-pub fn pod_problem<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Option<Problem> {
+pub fn pod_problem<'a>(pods: impl IntoIterator<Item = &'a Pod>, now: &Time) -> Option<Problem> {
+    newest_first(pods).into_iter().find_map(|pod| {
+        let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+        statuses
+            .iter()
+            .find_map(|container| container_problem(&pod.name_any(), container, now))
+    })
+}
+
+/// The pods not going away, newest first, then by name: an order that does not depend on the
+/// cache's.
+fn newest_first<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Vec<&'a Pod> {
     let mut pods: Vec<&Pod> = pods
         .into_iter()
         .filter(|pod| pod.metadata.deletion_timestamp.is_none())
@@ -124,35 +132,56 @@ pub fn pod_problem<'a>(pods: impl IntoIterator<Item = &'a Pod>) -> Option<Proble
             .cmp(&created(a))
             .then_with(|| a.metadata.name.cmp(&b.metadata.name))
     });
-    pods.into_iter().find_map(|pod| {
-        let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
-        statuses
-            .iter()
-            .find_map(|container| container_problem(&pod.name_any(), container))
-    })
+    pods
 }
 
-/// Restarts after which a container that exited with an error and is not ready yet is still
-/// crash-looping, in the moment between a restart and its next exit (no back-off shown then).
-const CRASH_LOOP_RESTARTS: i32 = 2;
+/// A container restarted after a failed exit this recent, and not ready yet, is still
+/// crash-looping: between two crashes the back-off is not shown. An exit longer ago (an OOM last
+/// week) says nothing about a container now starting.
+const RECENT_EXIT: Duration = Duration::from_secs(600);
 
-fn container_problem(pod: &str, container: &ContainerStatus) -> Option<Problem> {
+fn container_problem(pod: &str, container: &ContainerStatus, now: &Time) -> Option<Problem> {
     let state = container.state.as_ref()?;
     let last_exit = container
         .last_state
         .as_ref()
         .and_then(|state| state.terminated.as_ref());
-    let restarting = state.running.is_some()
+    let failed = |exit: &&ContainerStateTerminated| exit.exit_code != 0;
+    // Just exited again (the back-off comes next), or running again right after a failed exit.
+    let exited_again = state
+        .terminated
+        .as_ref()
+        .filter(failed)
+        .filter(|_| container.restart_count >= 1);
+    let recent = |exit: &&ContainerStateTerminated| {
+        exit.finished_at
+            .as_ref()
+            .and_then(|at| lasting(Some(at), now, RECENT_EXIT))
+            .is_some_and(|left| left.is_some())
+    };
+    let restarted_after_failure = state.running.is_some()
         && !container.ready
-        && container.restart_count >= CRASH_LOOP_RESTARTS
-        && last_exit.is_some_and(|exit| exit.exit_code != 0);
-    let reason = match &state.waiting {
-        Some(waiting) => waiting.reason.as_deref()?,
-        None if restarting => "CrashLoopBackOff",
+        && container.restart_count >= 1
+        && last_exit.filter(failed).is_some_and(|exit| recent(&exit));
+    let (reason, last_exit) = match &state.waiting {
+        Some(waiting) => (waiting.reason.as_deref()?, last_exit),
+        None if exited_again.is_some() => ("CrashLoopBackOff", exited_again),
+        None if restarted_after_failure => ("CrashLoopBackOff", last_exit),
         None => return None,
     };
     let waiting_message = state.waiting.as_ref().and_then(|w| w.message.as_deref());
     let name = &container.name;
+    // The runtime could not start the process (a missing executable, a bad mount): one problem,
+    // whether the kubelet shows the start error or the back-off after it.
+    let start_error = last_exit.is_some_and(|exit| exit.reason.as_deref() == Some("StartError"));
+    if reason == "RunContainerError" || (reason == "CrashLoopBackOff" && start_error) {
+        return Some(Problem::new(
+            "ContainerCannotStart",
+            format!(
+                "container {name} of pod {pod} cannot be started by the runtime (`kubectl describe pod {pod}` has its error)"
+            ),
+        ));
+    }
     if IMAGE_PULL_FAILURES.contains(&reason) {
         return Some(Problem::new(
             "ImagePullFailed",
@@ -175,9 +204,11 @@ fn container_problem(pod: &str, container: &ContainerStatus) -> Option<Problem> 
         let how = last_exit.map_or_else(
             || "it keeps exiting".to_owned(),
             |exit| {
-                let words = exit
-                    .message
-                    .as_deref()
+                // Killed (an OOM, a signal: code 128 and above), the log's tail is whatever it
+                // was doing, not why it stopped: not quoted.
+                let words = (exit.exit_code < 128)
+                    .then_some(exit.message.as_deref())
+                    .flatten()
                     .and_then(|text| text.lines().rev().find(|line| !line.trim().is_empty()))
                     .map(|line| quote(line.trim()));
                 let cause = exit.reason.as_deref().unwrap_or("exited");
@@ -231,7 +262,7 @@ pub fn rollout_problem<'a>(
         deployment.name_any(),
         stuck.message.as_deref().unwrap_or("no reason given")
     );
-    let unschedulable = pods.into_iter().find_map(|pod| {
+    let unschedulable = newest_first(pods).into_iter().find_map(|pod| {
         let condition = pod
             .status
             .as_ref()?
@@ -283,34 +314,37 @@ pub fn autoscaler_problem(
     })
 }
 
-/// The Bookstore's load balancer has had no address for longer than `grace` (the cloud's load
-/// balancer controller failed, or none runs).
-pub fn load_balancer_problem(
-    bookstore: &Bookstore,
-    service: &Service,
-    now: &Time,
-    grace: Duration,
-) -> Option<Lasting> {
-    if bookstore.spec.service.type_ != ServiceType::LoadBalancer {
-        return None;
-    }
+/// Whether the Bookstore wants a load balancer and its Service has no address yet.
+pub fn awaits_load_balancer(bookstore: &Bookstore, service: &Service) -> bool {
     let addressed = service
         .status
         .as_ref()
         .and_then(|s| s.load_balancer.as_ref())
         .and_then(|lb| lb.ingress.as_ref())
         .is_some_and(|ingress| !ingress.is_empty());
-    if addressed {
+    bookstore.spec.service.type_ == ServiceType::LoadBalancer && !addressed
+}
+
+/// The Bookstore's load balancer has had no address for longer than `grace` since `since`, when
+/// it was first seen waiting (the cloud's load balancer controller failed, or none runs).
+pub fn load_balancer_problem(
+    bookstore: &Bookstore,
+    service: &Service,
+    since: &Time,
+    now: &Time,
+    grace: Duration,
+) -> Option<Lasting> {
+    if !awaits_load_balancer(bookstore, service) {
         return None;
     }
     let name = service.name_any();
-    lasting(service.metadata.creation_timestamp.as_ref(), now, grace).map(|remaining| {
+    lasting(Some(since), now, grace).map(|remaining| {
         match remaining {
             Some(wait) => Lasting::RecheckIn(wait),
             None => Lasting::Lasted(Problem::serving(
                 "LoadBalancerPending",
                 format!(
-                    "Service {name} has no load balancer address, over {} s after it was created (`kubectl describe service {name}` shows the cloud provider's events)",
+                    "Service {name} has waited over {} s for a load balancer address (`kubectl describe service {name}` shows the cloud provider's events)",
                     grace.as_secs()
                 ),
             )),
@@ -382,6 +416,11 @@ mod tests {
         Time(Timestamp::from_second(seconds).expect("valid time"))
     }
 
+    /// When the tests look: 100 s after the containers' last exit.
+    fn now() -> Time {
+        time(1100)
+    }
+
     fn waiting(reason: &str, message: &str) -> ContainerState {
         ContainerState {
             waiting: Some(ContainerStateWaiting {
@@ -423,7 +462,7 @@ mod tests {
             waiting("ImagePullBackOff", "Back-off pulling"),
             None,
         );
-        let problem = pod_problem([&pulling]).expect("a problem");
+        let problem = pod_problem([&pulling], &now()).expect("a problem");
         assert_eq!(problem.reason, "ImagePullFailed");
         assert_eq!(
             problem.message,
@@ -431,7 +470,7 @@ mod tests {
         );
         assert!(!problem.pods_serve);
         assert_eq!(
-            pod_problem([&backing_off]),
+            pod_problem([&backing_off], &now()),
             Some(problem),
             "one Event, not one per retry"
         );
@@ -441,6 +480,7 @@ mod tests {
     fn a_crash_loop_quotes_the_containers_last_line() {
         let exit = ContainerStateTerminated {
             exit_code: 2,
+            finished_at: Some(time(1000)),
             reason: Some("Error".into()),
             message: Some(
                 "{\"level\":\"INFO\"}\nerror: TRUSTED_PROXIES: \"nope\" is not an address\n\n"
@@ -453,7 +493,7 @@ mod tests {
             waiting("CrashLoopBackOff", "back-off 20s"),
             Some(exit),
         );
-        let problem = pod_problem([&crashing]).expect("a problem");
+        let problem = pod_problem([&crashing], &now()).expect("a problem");
         assert_eq!(problem.reason, "CrashLooping");
         assert_eq!(
             problem.message,
@@ -462,14 +502,16 @@ mod tests {
         let killed = ContainerStateTerminated {
             exit_code: 137,
             reason: Some("OOMKilled".into()),
+            message: Some("{\"path\":\"/api/v1/books?q=anything\"}".into()),
             ..ContainerStateTerminated::default()
         };
         let oom = pod("shop-1", waiting("CrashLoopBackOff", ""), Some(killed));
         assert!(
-            pod_problem([&oom])
+            pod_problem([&oom], &now())
                 .expect("a problem")
                 .message
-                .ends_with("it keeps exiting (OOMKilled, code 137)")
+                .ends_with("it keeps exiting (OOMKilled, code 137)"),
+            "a killed container's log tail is not quoted"
         );
         // Between a restart and its next exit: running, not ready, no back-off shown.
         let mut between = crashing.clone();
@@ -484,7 +526,11 @@ mod tests {
             });
             status[0].restart_count = 3;
         }
-        assert_eq!(pod_problem([&between]), Some(problem), "no flapping");
+        assert_eq!(
+            pod_problem([&between], &now()),
+            Some(problem),
+            "no flapping"
+        );
         if let Some(status) = between
             .status
             .as_mut()
@@ -492,9 +538,59 @@ mod tests {
         {
             status[0].ready = true;
         }
-        assert_eq!(pod_problem([&between]), None, "ready again");
+        assert_eq!(pod_problem([&between], &now()), None, "ready again");
+        // Not ready long after its last failed exit: starting, not crash-looping.
+        if let Some(status) = between
+            .status
+            .as_mut()
+            .and_then(|s| s.container_statuses.as_mut())
+        {
+            status[0].ready = false;
+        }
+        assert_eq!(
+            pod_problem([&between], &time(1000 + 601)),
+            None,
+            "an old exit"
+        );
+        // Just exited again: the back-off is not shown yet.
+        let mut exited = crashing.clone();
+        if let Some(status) = exited
+            .status
+            .as_mut()
+            .and_then(|s| s.container_statuses.as_mut())
+        {
+            status[0].state = status[0].last_state.clone();
+            status[0].restart_count = 1;
+        }
+        assert_eq!(
+            pod_problem([&exited], &now()).map(|p| p.reason),
+            Some("CrashLooping")
+        );
         let long = "x".repeat(1000);
         assert_eq!(quote(&long).chars().count(), LONGEST_QUOTE + 1);
+    }
+
+    #[test]
+    fn a_process_the_runtime_cannot_start_is_one_problem_through_its_back_off() {
+        let started = pod(
+            "shop-1",
+            waiting("RunContainerError", "exec: not found"),
+            None,
+        );
+        let start_failed = ContainerStateTerminated {
+            exit_code: 128,
+            reason: Some("StartError".into()),
+            message: Some("exec: \"bookstore-api\": not found".into()),
+            ..ContainerStateTerminated::default()
+        };
+        let backing_off = pod(
+            "shop-1",
+            waiting("CrashLoopBackOff", ""),
+            Some(start_failed),
+        );
+        let problem = pod_problem([&started], &now()).expect("a problem");
+        assert_eq!(problem.reason, "ContainerCannotStart");
+        assert_eq!(pod_problem([&backing_off], &now()), Some(problem));
     }
 
     #[test]
@@ -504,13 +600,13 @@ mod tests {
         let mut new = pod("shop-new-1", waiting("CrashLoopBackOff", ""), None);
         new.metadata.creation_timestamp = Some(time(200));
         assert_eq!(
-            pod_problem([&old, &new]).map(|p| p.reason),
+            pod_problem([&old, &new], &now()).map(|p| p.reason),
             Some("CrashLooping")
         );
         let mut fine = pod("shop-new-2", ContainerState::default(), None);
         fine.metadata.creation_timestamp = Some(time(300));
         assert_eq!(
-            pod_problem([&fine, &old, &new]).map(|p| p.reason),
+            pod_problem([&fine, &old, &new], &now()).map(|p| p.reason),
             Some("CrashLooping"),
             "a newer pod without a problem does not hide one"
         );
@@ -523,7 +619,7 @@ mod tests {
             waiting("CreateContainerConfigError", "secret \"db\" not found"),
             None,
         );
-        let problem = pod_problem([&config]).expect("a problem");
+        let problem = pod_problem([&config], &now()).expect("a problem");
         assert_eq!(problem.reason, "ContainerCannotStart");
         assert!(
             problem
@@ -533,9 +629,9 @@ mod tests {
 
         let mut leaving = config.clone();
         leaving.metadata.deletion_timestamp = Some(time(1));
-        assert_eq!(pod_problem([&leaving]), None);
+        assert_eq!(pod_problem([&leaving], &now()), None);
         let running = pod("shop-3", ContainerState::default(), None);
-        assert_eq!(pod_problem([&running]), None);
+        assert_eq!(pod_problem([&running], &now()), None);
     }
 
     fn deployment(conditions: Vec<DeploymentCondition>) -> Deployment {
@@ -643,12 +739,13 @@ mod tests {
             status: Some(ServiceStatus::default()),
             ..Service::default()
         };
+        let since = time(1000);
         assert_eq!(
-            load_balancer_problem(&exposed, &service, &time(1100), grace),
+            load_balancer_problem(&exposed, &service, &since, &time(1100), grace),
             Some(Lasting::RecheckIn(Duration::from_secs(200)))
         );
         let Some(Lasting::Lasted(problem)) =
-            load_balancer_problem(&exposed, &service, &time(1300), grace)
+            load_balancer_problem(&exposed, &service, &since, &time(1300), grace)
         else {
             panic!("lasted");
         };
@@ -657,7 +754,7 @@ mod tests {
         let internal =
             bookstore(serde_json::json!({"image": "img", "service": {"type": "ClusterIP"}}));
         assert_eq!(
-            load_balancer_problem(&internal, &service, &time(9999), grace),
+            load_balancer_problem(&internal, &service, &since, &time(9999), grace),
             None
         );
     }

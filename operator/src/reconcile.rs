@@ -50,6 +50,9 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Per Bookstore uid: the status last written, until the cache shows it.
     written: Mutex<HashMap<String, Written>>,
+    /// Per Bookstore uid: since when its Service has waited for a load balancer address (first
+    /// seen waiting by this replica: a Service switched to LoadBalancer waits from then).
+    awaiting_address: Mutex<HashMap<String, Time>>,
     problem_grace: Duration,
 }
 
@@ -72,6 +75,7 @@ impl Context {
             secret_values: SecretValues::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
+            awaiting_address: Mutex::default(),
             problem_grace: PROBLEM_GRACE,
         }
     }
@@ -89,6 +93,7 @@ impl Context {
         let alive = |uid: &String| bookstores.iter().any(|b| b.uid().as_ref() == Some(uid));
         lock(&self.failures).retain(|uid, _| alive(uid));
         lock(&self.written).retain(|uid, _| alive(uid));
+        lock(&self.awaiting_address).retain(|uid, _| alive(uid));
         self.secret_values.retain(|namespace, name| {
             bookstores.iter().any(|b| {
                 b.namespace().as_deref() == Some(namespace)
@@ -255,11 +260,27 @@ fn find_problem(
     deployment: Option<&Deployment>,
     service: Option<&Service>,
 ) -> (Option<Problem>, Option<Duration>) {
+    let now = Time(k8s_openapi::jiff::Timestamp::now());
+    let awaiting_since = {
+        let mut awaiting = lock(&context.awaiting_address);
+        match service.filter(|service| problems::awaits_load_balancer(bookstore, service)) {
+            Some(_) => Some(
+                awaiting
+                    .entry(key(bookstore))
+                    .or_insert_with(|| now.clone())
+                    .clone(),
+            ),
+            None => {
+                awaiting.remove(&key(bookstore));
+                None
+            }
+        }
+    };
     let all_pods = context.caches.pods.state();
     let pods: Vec<&Pod> = problems::pods_of(bookstore, &all_pods).collect();
     let found = deployment
         .and_then(problems::pod_creation_problem)
-        .or_else(|| problems::pod_problem(pods.iter().copied()))
+        .or_else(|| problems::pod_problem(pods.iter().copied(), &now))
         .or_else(|| deployment.and_then(|d| problems::rollout_problem(d, pods.iter().copied())))
         .or_else(|| {
             let report = context
@@ -270,7 +291,6 @@ fn find_problem(
     if found.is_some() {
         return (found, None);
     }
-    let now = Time(k8s_openapi::jiff::Timestamp::now());
     let grace = context.problem_grace;
     let autoscaler = bookstore.autoscaling().and_then(|_| {
         let namespace = bookstore.namespace()?;
@@ -281,7 +301,10 @@ fn find_problem(
     let lasting = [
         autoscaler.and_then(|hpa| problems::autoscaler_problem(&hpa, &now, grace)),
         service
-            .and_then(|service| problems::load_balancer_problem(bookstore, service, &now, grace)),
+            .zip(awaiting_since.as_ref())
+            .and_then(|(service, since)| {
+                problems::load_balancer_problem(bookstore, service, since, &now, grace)
+            }),
     ];
     let mut recheck: Option<Duration> = None;
     for finding in lasting.into_iter().flatten() {

@@ -1235,7 +1235,7 @@ async fn every_failure_is_explained_then_recovered_from(platform: &Platform, sho
         .await;
     let message = platform.failure(ns, "LoadBalancerPending", true).await;
     assert!(
-        message.contains("Service broken has no load balancer address"),
+        message.contains("Service broken has waited over 20 s for a load balancer address"),
         "{message}"
     );
 
