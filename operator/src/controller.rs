@@ -448,8 +448,7 @@ where
                     vec![Ok(object)]
                 }
                 Err(error) => {
-                    tracing::warn!(resource = %resource, error = crate::error::watch_message(&error), "watch failed; retrying");
-                    metrics.observe_watch_error(&resource);
+                    report_watch_error(&metrics, &resource, &error);
                     Vec::new()
                 }
             };
@@ -473,12 +472,17 @@ where
     reflector::reflector(writer, events.default_backoff())
         .filter_map(move |event| {
             if let Err(error) = event {
-                tracing::warn!(resource = %resource, error = crate::error::watch_message(&error), "watch failed; retrying");
-                metrics.observe_watch_error(&resource);
+                report_watch_error(&metrics, &resource, &error);
             }
             std::future::ready(None)
         })
         .boxed()
+}
+
+/// A failed watch (retried with backoff): logged and counted.
+fn report_watch_error(metrics: &Metrics, resource: &str, error: &watcher::Error) {
+    tracing::warn!(resource = %resource, error = crate::error::watch_message(error), "watch failed; retrying");
+    metrics.observe_watch_error(resource);
 }
 
 /// A pod keeps what `database_probe`, `problems` and `zones` read: name, namespace, the instance label,

@@ -190,6 +190,9 @@ async fn reconcile_bookstore(
         .and_then(|a| a.service.clone())
         .or_else(|| context.caches.child(&namespace, &name));
 
+    // The Bookstore's pods, read once: its problems and its zones both come from them.
+    let all_pods = context.caches.pods.state();
+    let pods: Vec<&Pod> = problems::pods_of(bookstore, &all_pods).collect();
     let (problem, recheck) = match &outcome {
         Err(error) => (Some(Problem::from(error)), None),
         Ok(_) => find_problem(
@@ -197,6 +200,7 @@ async fn reconcile_bookstore(
             context,
             deployment.as_deref(),
             service.as_deref(),
+            &pods,
         ),
     };
     let previous = context.latest_status(bookstore);
@@ -211,8 +215,7 @@ async fn reconcile_bookstore(
         .map(str::to_owned);
     let changes = applied.map(|a| &a.changes).filter(|c| !c.is_empty());
     let placement = deployment.is_some().then(|| {
-        let pods = context.caches.pods.state();
-        Placement::of(problems::pods_of(bookstore, &pods), |node| {
+        Placement::of(pods.iter().copied(), |node| {
             zones::zone_of(&context.caches.nodes, node)
         })
     });
@@ -259,6 +262,7 @@ fn find_problem(
     context: &Context,
     deployment: Option<&Deployment>,
     service: Option<&Service>,
+    pods: &[&Pod],
 ) -> (Option<Problem>, Option<Duration>) {
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let awaiting_since = {
@@ -276,8 +280,6 @@ fn find_problem(
             }
         }
     };
-    let all_pods = context.caches.pods.state();
-    let pods: Vec<&Pod> = problems::pods_of(bookstore, &all_pods).collect();
     let found = deployment
         .and_then(problems::pod_creation_problem)
         .or_else(|| problems::pod_problem(pods.iter().copied(), &now))
