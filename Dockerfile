@@ -16,14 +16,15 @@ COPY Cargo.toml Cargo.lock ./
 COPY bookstore-api/Cargo.toml bookstore-api/
 COPY operator/Cargo.toml operator/
 COPY telemetry/Cargo.toml telemetry/
+COPY contract/Cargo.toml contract/
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
-    mkdir -p bookstore-api/src operator/src operator/benches telemetry/src \
+    mkdir -p bookstore-api/src operator/src operator/benches telemetry/src contract/src \
  && echo 'fn main() {}' > bookstore-api/src/main.rs && touch bookstore-api/src/lib.rs \
  && echo 'fn main() {}' > operator/src/main.rs && touch operator/src/lib.rs \
  && echo 'fn main() {}' > operator/benches/converge.rs \
- && touch telemetry/src/lib.rs \
+ && touch telemetry/src/lib.rs contract/src/lib.rs \
  && cargo build --release --locked --workspace \
- && rm -rf bookstore-api/src operator/src operator/benches telemetry/src
+ && rm -rf bookstore-api/src operator/src operator/benches telemetry/src contract/src
 
 # Then the sources (migrations and the web page are compiled into the API binary).
 COPY bookstore-api/src bookstore-api/src
@@ -32,9 +33,10 @@ COPY bookstore-api/web bookstore-api/web
 COPY operator/src operator/src
 COPY operator/benches operator/benches
 COPY telemetry/src telemetry/src
+COPY contract/src contract/src
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     touch bookstore-api/src/main.rs bookstore-api/src/lib.rs operator/src/main.rs operator/src/lib.rs \
-          telemetry/src/lib.rs \
+          telemetry/src/lib.rs contract/src/lib.rs \
  && cargo build --release --locked --workspace --bins
 
 # Distroless: glibc and CA certificates, no shell; `nonroot` is uid/gid 65532, the user the

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use bookstore_contract::env;
 use bookstore_telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
@@ -45,36 +46,36 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Address and port the HTTP server listens on.
-    #[arg(long, env = "BIND_ADDR", default_value = "0.0.0.0:8080", global = true)]
+    #[arg(long, env = env::BIND_ADDR, default_value = "0.0.0.0:8080", global = true)]
     pub bind_addr: SocketAddr,
 
     /// Address of /healthz, /readyz and /metrics, apart from the API (so that a load balancer in
     /// front of BIND_ADDR does not publish them). Unset: they are served on BIND_ADDR.
-    #[arg(long, env = "METRICS_ADDR", global = true)]
+    #[arg(long, env = env::METRICS_ADDR, global = true)]
     pub metrics_addr: Option<SocketAddr>,
 
     /// Database URL: mysql://USER:PASSWORD@HOST:PORT/NAME or sqlite:PATH.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    #[arg(long, env = env::DATABASE_URL, hide_env_values = true, global = true)]
     pub database_url: Option<String>,
 
     /// MySQL host (used when DATABASE_URL is not set).
-    #[arg(long, env = "DB_HOST", global = true)]
+    #[arg(long, env = env::DB_HOST, global = true)]
     pub db_host: Option<String>,
 
     /// MySQL port.
-    #[arg(long, env = "DB_PORT", default_value_t = 3306, global = true)]
+    #[arg(long, env = env::DB_PORT, default_value_t = 3306, global = true)]
     pub db_port: u16,
 
     /// MySQL database name (required with DB_HOST).
-    #[arg(long, env = "DB_NAME", global = true)]
+    #[arg(long, env = env::DB_NAME, global = true)]
     pub db_name: Option<String>,
 
     /// MySQL user (required with DB_HOST).
-    #[arg(long, env = "DB_USER", global = true)]
+    #[arg(long, env = env::DB_USER, global = true)]
     pub db_user: Option<String>,
 
     /// MySQL password (never printed or logged).
-    #[arg(long, env = "DB_PASSWORD", hide_env_values = true, global = true)]
+    #[arg(long, env = env::DB_PASSWORD, hide_env_values = true, global = true)]
     pub db_password: Option<String>,
 
     /// TLS to MySQL: disabled, preferred, required, verify_ca or verify_identity.
@@ -84,7 +85,7 @@ pub struct Settings {
     /// SQLite file used when no MySQL database is configured (created if missing).
     #[arg(
         long,
-        env = "SQLITE_PATH",
+        env = env::SQLITE_PATH,
         default_value = "bookstore.db",
         global = true
     )]
@@ -120,7 +121,7 @@ pub struct Settings {
     /// Log line format.
     #[arg(
         long,
-        env = "LOG_FORMAT",
+        env = env::LOG_FORMAT,
         value_enum,
         default_value = "pretty",
         global = true
@@ -140,7 +141,7 @@ pub struct Settings {
     /// 16 characters. Without tokens (here or in API_WRITE_TOKENS_FILE) anyone may write.
     #[arg(
         long,
-        env = "API_WRITE_TOKENS",
+        env = env::API_WRITE_TOKENS,
         value_delimiter = ',',
         hide_env_values = true,
         global = true
@@ -149,13 +150,13 @@ pub struct Settings {
 
     /// File holding the write tokens, one per line (e.g. a mounted Kubernetes Secret); re-read
     /// when it changes, so tokens rotate without a restart.
-    #[arg(long, env = "API_WRITE_TOKENS_FILE", global = true)]
+    #[arg(long, env = env::API_WRITE_TOKENS_FILE, global = true)]
     pub write_tokens_file: Option<PathBuf>,
 
     /// Writes per minute allowed to each client address (0: no limit).
     #[arg(
         long,
-        env = "RATE_LIMIT_WRITES_PER_MINUTE",
+        env = env::RATE_LIMIT_WRITES_PER_MINUTE,
         default_value_t = 60,
         global = true
     )]
@@ -164,7 +165,7 @@ pub struct Settings {
     /// Reads of /api/ per minute allowed to each client address (0: no limit).
     #[arg(
         long,
-        env = "RATE_LIMIT_READS_PER_MINUTE",
+        env = env::RATE_LIMIT_READS_PER_MINUTE,
         default_value_t = 1200,
         global = true
     )]
@@ -242,8 +243,7 @@ pub struct RateLimits {
     pub trusted_proxies: Vec<Cidr>,
 }
 
-/// The shortest write token accepted: a guessable token protects nothing.
-pub const MIN_TOKEN_LEN: usize = 16;
+pub use bookstore_contract::MIN_WRITE_TOKEN_LEN as MIN_TOKEN_LEN;
 
 /// The resolved configuration the service runs with.
 #[derive(Debug, Clone)]

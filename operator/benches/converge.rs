@@ -23,6 +23,7 @@ use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -92,7 +93,7 @@ struct View {
     deployments: Store<Deployment>,
     services: Store<Service>,
     autoscalers: Store<HorizontalPodAutoscaler>,
-    secrets: Store<Secret>,
+    budgets: Store<PodDisruptionBudget>,
 }
 
 fn watch<K>(client: &Client, config: watcher::Config) -> Store<K>
@@ -126,18 +127,18 @@ impl View {
             deployments: watch(client, labelled()),
             services: watch(client, labelled()),
             autoscalers: watch(client, labelled()),
-            secrets: watch(client, labelled()),
+            budgets: watch(client, labelled()),
         }
     }
 
     /// Bookstores in `prefix`-namespaces whose four children exist and whose status describes
     /// their generation.
     fn converged(&self, prefix: &str) -> usize {
-        let (deployments, services, autoscalers, secrets) = (
+        let (deployments, services, autoscalers, budgets) = (
             names(&self.deployments),
             names(&self.services),
             names(&self.autoscalers),
-            names(&self.secrets),
+            names(&self.budgets),
         );
         self.bookstores
             .state()
@@ -152,7 +153,7 @@ impl View {
                     && deployments.contains(&key)
                     && services.contains(&key)
                     && autoscalers.contains(&key)
-                    && secrets.contains(&(b.namespace(), format!("{}-db", b.name_any())))
+                    && budgets.contains(&key)
             })
             .count()
     }
@@ -232,7 +233,8 @@ async fn run_size(
             )
             .await
             .unwrap();
-        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db-password"},
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": "db-password", "labels": {"bookstore.dev/watch": "true"}},
                             "stringData": {"password": "bench"}});
         Api::<Secret>::namespaced(admin.clone(), namespace)
             .patch(

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use kube::{Client, ResourceExt};
 use serde::Serialize;
@@ -47,12 +47,11 @@ pub async fn apply_children(
     children: &Children,
 ) -> Result<Applied, Error> {
     // Look before writing anything: while any name is taken by an object this Bookstore does not
-    // control, nothing is applied (the Deployment must not read someone else's Secret).
+    // control, nothing is applied. Nor while a PodMonitor is asked for where none can be made.
+    if children.pod_monitor.is_some() && !caches.pod_monitors_served {
+        return Err(Error::PodMonitorUnavailable);
+    }
     let mut foreign = Vec::new();
-    let secret = children
-        .secret
-        .as_ref()
-        .map(|desired| claim(existing(caches, bookstore, desired), desired, &mut foreign));
     let deployment = claim(
         existing(caches, bookstore, &children.deployment),
         &children.deployment,
@@ -71,19 +70,16 @@ pub async fn apply_children(
         .disruption_budget
         .as_ref()
         .map(|desired| claim(existing(caches, bookstore, desired), desired, &mut foreign));
+    let pod_monitor = children
+        .pod_monitor
+        .as_ref()
+        .map(|desired| claim(existing(caches, bookstore, desired), desired, &mut foreign));
     if !foreign.is_empty() {
         return Err(Error::AdoptionRefused(foreign));
     }
 
-    // The Secret first: the Deployment's new pods read it when they start, and its change rolls
-    // them (a digest in the pod template). Applied together, a failed Secret write would leave new
-    // pods on the old values with nothing left to roll them again.
-    let secret_change = match &children.secret {
-        Some(desired) => sync(client, desired, secret.unwrap_or_default()).await?.1,
-        None => None,
-    };
-    // The other children do not depend on one another: applied at once, one round trip for all.
-    let (deployment, service, autoscaler, disruption_budget) = tokio::join!(
+    // The children do not depend on one another: applied at once, one round trip for all.
+    let (deployment, service, autoscaler, disruption_budget, pod_monitor) = tokio::join!(
         sync_deployment(client, bookstore, &children.deployment, deployment),
         sync(client, &children.service, service),
         sync_optional(
@@ -100,29 +96,28 @@ pub async fn apply_children(
             children.disruption_budget.as_ref(),
             disruption_budget,
         ),
+        sync_optional(
+            client,
+            caches,
+            bookstore,
+            children.pod_monitor.as_ref(),
+            pod_monitor
+        ),
     );
     let (deployment, deployment_change) = deployment?;
-    // A Secret no longer wanted goes last: until the Deployment no longer names it, its pods
-    // (restarted, or not yet replaced) would fail to start without it.
-    let unwanted_secret = match &children.secret {
-        Some(_) => None,
-        None => {
-            let name = children::secret_name(bookstore);
-            delete_unwanted::<Secret>(client, caches, bookstore, &name).await?
-        }
-    };
     let (service, service_change) = service?;
     let autoscaler_change = autoscaler?;
     let disruption_budget_change = disruption_budget?;
+    let pod_monitor_change = pod_monitor?;
     Ok(Applied {
         deployment: Some(deployment),
         service: Some(service),
         changes: [
-            secret_change.or(unwanted_secret),
             deployment_change,
             service_change,
             autoscaler_change,
             disruption_budget_change,
+            pod_monitor_change,
         ]
         .into_iter()
         .flatten()
@@ -174,18 +169,30 @@ async fn sync_deployment(
         patch::<Deployment, _>(client, namespace.as_deref(), &name, REPLICAS_MANAGER, &hold)
             .await?;
     }
+    let creating = !current.exists;
     let (deployment, change) = sync(client, desired, current).await?;
     // Not only right after creating it: when this patch failed, the Deployment still stands at
     // generation 1 with the API server's default of one pod, and the next reconcile gives it.
-    match children::initial_replicas(bookstore, &deployment) {
-        Some(start) => {
-            let (namespace, name) = (namespace.as_deref(), &name);
-            let started =
-                patch::<Deployment, _>(client, namespace, name, REPLICAS_MANAGER, &start).await?;
-            Ok((Arc::new(started), change))
+    let Some(mut start) = children::initial_replicas(bookstore, &deployment) else {
+        return Ok((deployment, change));
+    };
+    if creating {
+        // Created by this very apply: no autoscaler has scaled it (its first look is seconds
+        // away), and the deployment controller's first status writes, which land in between,
+        // would make a version precondition fail (409) on nearly every creation.
+        if let Some(metadata) = start["metadata"].as_object_mut() {
+            metadata.remove("resourceVersion");
         }
-        None => Ok((deployment, change)),
     }
+    let started = patch::<Deployment, _>(
+        client,
+        namespace.as_deref(),
+        &name,
+        REPLICAS_MANAGER,
+        &start,
+    )
+    .await?;
+    Ok((Arc::new(started), change))
 }
 
 /// A child that exists only for some Bookstores (the autoscaler, the disruption budget): applied

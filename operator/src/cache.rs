@@ -15,12 +15,12 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::children::PodMonitor;
 use crate::crd::Bookstore;
 
 /// The stores. Children are watched in full by the `managed-by` label. Every other object of their
-/// five kinds is watched too, by metadata only (name, uid, owner references, resourceVersion):
-/// enough to know whether a child's name is taken, and to notice a referenced Secret (password, write tokens) appear or
-/// change, without holding every Secret's data.
+/// kinds is watched too, by metadata only (name, uid, owner references): enough to know whether a
+/// child's name is taken. Secrets only where labelled `bookstore.dev/watch=true`.
 #[derive(Clone)]
 pub struct Caches {
     pub bookstores: Store<Bookstore>,
@@ -28,18 +28,24 @@ pub struct Caches {
     pub services: Store<Service>,
     pub autoscalers: Store<HorizontalPodAutoscaler>,
     pub disruption_budgets: Store<PodDisruptionBudget>,
-    /// The `<name>-db` children, with their data.
+    /// The Secrets labelled `inputs::WATCH_LABEL` (those Bookstores reference), with their data;
+    /// no annotations (kubectl's last-applied-configuration holds a copy of the data).
     pub secrets: Store<Secret>,
     pub deployment_names: Store<PartialObjectMeta<Deployment>>,
     pub service_names: Store<PartialObjectMeta<Service>>,
     pub autoscaler_names: Store<PartialObjectMeta<HorizontalPodAutoscaler>>,
     pub disruption_budget_names: Store<PartialObjectMeta<PodDisruptionBudget>>,
-    pub secret_names: Store<PartialObjectMeta<Secret>>,
     /// The API pods (by the `managed-by` label), reduced to what `database_probe` (their
     /// address), `problems` (their containers' states) and `zones` (their node) read.
     pub pods: Store<Pod>,
     /// The nodes, reduced to their name and zone label: where the ready pods run (`zones`).
     pub nodes: Store<PartialObjectMeta<Node>>,
+    /// prometheus-operator's PodMonitors, where the cluster serves them: watched like the other
+    /// children when `pod_monitors_served`, else empty and never listed.
+    pub pod_monitors: Store<PodMonitor>,
+    pub pod_monitor_names: Store<PartialObjectMeta<PodMonitor>>,
+    /// Whether the cluster served PodMonitors (their CRD) when the operator started.
+    pub pod_monitors_served: bool,
 }
 
 /// A kind of child, and where its cache is.
@@ -76,12 +82,12 @@ macro_rules! child {
 child!(Deployment, deployments, deployment_names);
 child!(Service, services, service_names);
 child!(HorizontalPodAutoscaler, autoscalers, autoscaler_names);
-child!(Secret, secrets, secret_names);
 child!(
     PodDisruptionBudget,
     disruption_budgets,
     disruption_budget_names
 );
+child!(PodMonitor, pod_monitors, pod_monitor_names);
 
 /// The longest a reconcile waits for the caches to fill (a watch the RBAC forbids never does).
 pub const SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -108,11 +114,15 @@ impl Caches {
             listed(&self.service_names),
             listed(&self.autoscaler_names),
             listed(&self.disruption_budget_names),
-            listed(&self.secret_names),
             // The status reads the pods and their nodes: an empty store would report every
             // Bookstore's pods gone, then back.
             listed(&self.pods),
             listed(&self.nodes),
+            async {
+                if self.pod_monitors_served {
+                    tokio::join!(listed(&self.pod_monitors), listed(&self.pod_monitor_names));
+                }
+            },
         );
     }
 
@@ -129,10 +139,9 @@ impl Caches {
         K::names(self).get(&ObjectRef::new(name).within(namespace))
     }
 
-    /// The resourceVersion of a Secret, `None` when it does not exist.
-    pub fn secret_version(&self, namespace: &str, name: &str) -> Option<String> {
-        self.named::<Secret>(namespace, name)
-            .map(|meta| meta.metadata.resource_version.clone().unwrap_or_default())
+    /// A watched Secret (labelled `inputs::WATCH_LABEL`).
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<Arc<Secret>> {
+        self.secrets.get(&ObjectRef::new(name).within(namespace))
     }
 }
 

@@ -26,9 +26,10 @@ use kube::{Client, Resource, ResourceExt};
 use serde_json::json;
 
 use crate::cache::Caches;
-use crate::children::{MANAGER, REPLICAS_MANAGER};
+use crate::children::{MANAGER, PodMonitor, REPLICAS_MANAGER};
 use crate::crd::Bookstore;
 use crate::database_probe;
+use crate::inputs::WATCH_LABEL;
 use crate::metrics::Metrics;
 use crate::problems;
 use crate::reconcile::{Context, RESYNC, error_policy, reconcile};
@@ -96,13 +97,78 @@ pub struct Watches {
     service_names: Triggers<PartialObjectMeta<Service>>,
     autoscaler_names: Triggers<PartialObjectMeta<HorizontalPodAutoscaler>>,
     disruption_budget_names: Triggers<PartialObjectMeta<PodDisruptionBudget>>,
-    secret_names: Triggers<PartialObjectMeta<Secret>>,
     pods: Triggers<Pod>,
     nodes: BoxStream<'static, ()>,
+    pod_monitors: Triggers<PodMonitor>,
+    pod_monitor_names: Triggers<PartialObjectMeta<PodMonitor>>,
+}
+
+/// Whether the cluster serves prometheus-operator's PodMonitors (its CRD is installed): asked once,
+/// at start; a CRD installed later is watched after a restart.
+pub async fn serves_pod_monitors(client: &Client) -> bool {
+    match client
+        .list_api_group_resources("monitoring.coreos.com/v1")
+        .await
+    {
+        Ok(list) => list.resources.iter().any(|r| r.name == "podmonitors"),
+        Err(kube::Error::Api(status)) if status.code == 404 => false,
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot tell whether the cluster serves PodMonitors: taking it does not");
+            false
+        }
+    }
+}
+
+/// Where the operator looks for Bookstores and their children.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every namespace (the ClusterRole install).
+    Cluster,
+    /// One namespace (the namespaced install: Roles only there; `WATCH_NAMESPACES` runs one
+    /// controller, with caches of its own, per namespace).
+    Namespace(String),
+}
+
+impl Scope {
+    /// Every namespace when `namespaces` names none (blanks ignored: `WATCH_NAMESPACES=""`),
+    /// else each named one, once.
+    pub fn from_list(namespaces: &[String]) -> Vec<Self> {
+        let mut named: Vec<Self> = Vec::new();
+        for namespace in namespaces
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+        {
+            let scope = Self::Namespace(namespace.to_owned());
+            if !named.contains(&scope) {
+                named.push(scope);
+            }
+        }
+        if named.is_empty() {
+            vec![Self::Cluster]
+        } else {
+            named
+        }
+    }
+
+    fn api<K>(&self, client: &Client) -> Api<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        match self {
+            Self::Cluster => Api::all(client.clone()),
+            Self::Namespace(namespace) => Api::namespaced(client.clone(), namespace),
+        }
+    }
 }
 
 /// Sets up every watch and the caches they fill.
-pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
+pub fn watch(
+    client: &Client,
+    metrics: &Arc<Metrics>,
+    scope: &Scope,
+    pod_monitors_served: bool,
+) -> (Caches, Watches) {
     let all = || watcher::Config::default().page_size(PAGE_SIZE);
     let labelled = || all().labels(&format!("app.kubernetes.io/managed-by={MANAGER}"));
     let (bookstores, bookstore_writer) = reflector::store();
@@ -115,9 +181,10 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
     let (service_names, service_names_writer) = reflector::store();
     let (autoscaler_names, autoscaler_names_writer) = reflector::store();
     let (disruption_budget_names, disruption_budget_names_writer) = reflector::store();
-    let (secret_names, secret_names_writer) = reflector::store();
     let (pods, pods_writer) = reflector::store();
     let (nodes, nodes_writer) = reflector::store();
+    let (pod_monitors, pod_monitors_writer) = reflector::store();
+    let (pod_monitor_names, pod_monitor_names_writer) = reflector::store();
     let caches = Caches {
         bookstores,
         deployments,
@@ -129,13 +196,15 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
         service_names,
         autoscaler_names,
         disruption_budget_names,
-        secret_names,
         pods,
         nodes,
+        pod_monitors,
+        pod_monitor_names,
+        pod_monitors_served,
     };
     let watches = Watches {
         bookstores: triggers(
-            watcher(Api::<Bookstore>::all(client.clone()), all()).modify(forget_managed_fields),
+            watcher(scope.api::<Bookstore>(client), all()).modify(forget_managed_fields),
             bookstore_writer,
             |b: &Bookstore| {
                 digest(&json!([
@@ -147,14 +216,13 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
             metrics,
         ),
         deployments: triggers(
-            watcher(Api::<Deployment>::all(client.clone()), labelled())
-                .modify(keep_own_apply_fields),
+            watcher(scope.api::<Deployment>(client), labelled()).modify(keep_own_apply_fields),
             deployment_writer,
             deployment_relevance,
             metrics,
         ),
         services: triggers(
-            watcher(Api::<Service>::all(client.clone()), labelled()).modify(forget_managed_fields),
+            watcher(scope.api::<Service>(client), labelled()).modify(forget_managed_fields),
             service_writer,
             |s: &Service| {
                 let balancer = s.status.as_ref().map(|status| &status.load_balancer);
@@ -163,11 +231,8 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
             metrics,
         ),
         autoscalers: triggers(
-            watcher(
-                Api::<HorizontalPodAutoscaler>::all(client.clone()),
-                labelled(),
-            )
-            .modify(forget_managed_fields),
+            watcher(scope.api::<HorizontalPodAutoscaler>(client), labelled())
+                .modify(forget_managed_fields),
             autoscaler_writer,
             // Spec changes bump the generation; of its status only whether it can scale.
             |h: &HorizontalPodAutoscaler| {
@@ -184,26 +249,33 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
             metrics,
         ),
         disruption_budgets: triggers(
-            watcher(Api::<PodDisruptionBudget>::all(client.clone()), labelled())
+            watcher(scope.api::<PodDisruptionBudget>(client), labelled())
                 .modify(forget_managed_fields),
             disruption_budget_writer,
             // Its spec and metadata; not the disruption figures its status keeps counting.
             |b: &PodDisruptionBudget| digest(&identity(&b.metadata)),
             metrics,
         ),
+        // Only the Secrets labelled for it, not every Secret of the cluster.
         secrets: triggers(
-            watcher(Api::<Secret>::all(client.clone()), labelled()).modify(forget_managed_fields),
+            watcher(
+                scope.api::<Secret>(client),
+                all().labels(&format!("{WATCH_LABEL}=true")),
+            )
+            .modify(|secret: &mut Secret| {
+                secret.metadata.managed_fields = None;
+                secret.metadata.annotations = None;
+            }),
             secret_writer,
-            |s: &Secret| digest(&json!(s.metadata.resource_version)),
+            |s: &Secret| digest(&json!([s.data, s.string_data])),
             metrics,
         ),
-        deployment_names: names(client, deployment_names_writer, metrics),
-        service_names: names(client, service_names_writer, metrics),
-        autoscaler_names: names(client, autoscaler_names_writer, metrics),
-        disruption_budget_names: names(client, disruption_budget_names_writer, metrics),
-        secret_names: names(client, secret_names_writer, metrics),
+        deployment_names: names(client, scope, deployment_names_writer, metrics),
+        service_names: names(client, scope, service_names_writer, metrics),
+        autoscaler_names: names(client, scope, autoscaler_names_writer, metrics),
+        disruption_budget_names: names(client, scope, disruption_budget_names_writer, metrics),
         pods: triggers(
-            watcher(Api::<Pod>::all(client.clone()), labelled()).modify(keep_pod_essentials),
+            watcher(scope.api::<Pod>(client), labelled()).modify(keep_pod_essentials),
             pods_writer,
             // A pod's own problem (an image it cannot pull, a crash loop), as it would be
             // reported, whether it can be scheduled, its node and readiness (where the ready
@@ -251,48 +323,68 @@ pub fn watch(client: &Client, metrics: &Arc<Metrics>) -> (Caches, Watches) {
             nodes_writer,
             metrics,
         ),
+        pod_monitors: if pod_monitors_served {
+            triggers(
+                watcher(scope.api::<PodMonitor>(client), labelled()).modify(forget_managed_fields),
+                pod_monitors_writer,
+                |m: &PodMonitor| digest(&identity(&m.metadata)),
+                metrics,
+            )
+        } else {
+            futures_util::stream::pending().boxed()
+        },
+        pod_monitor_names: if pod_monitors_served {
+            names(client, scope, pod_monitor_names_writer, metrics)
+        } else {
+            futures_util::stream::pending().boxed()
+        },
     };
     (caches, watches)
 }
 
 /// Every object of a child's kind that the full watches do not hold (those without the
-/// operator's `managed-by` label), metadata only, reduced to what tells whose a name is (and a
-/// Secret's version): no labels, no annotations (a Secret's may hold a copy of its data, as
-/// kubectl's last-applied-configuration does), no managed fields. Triggers on creation, deletion,
-/// a change of owner, and for Secrets on every change (a referenced Secret's new version).
+/// operator's `managed-by` label), metadata only, reduced to what tells whose a name is: no
+/// labels, no annotations, no managed fields. Triggers on creation, deletion and a change of
+/// owner.
 fn names<K>(
     client: &Client,
+    scope: &Scope,
     writer: reflector::store::Writer<PartialObjectMeta<K>>,
     metrics: &Arc<Metrics>,
 ) -> Triggers<PartialObjectMeta<K>>
 where
-    K: Resource<DynamicType = ()> + Clone + Send + Sync + std::fmt::Debug + 'static,
-    PartialObjectMeta<K>: Resource<DynamicType = ()> + serde::de::DeserializeOwned,
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Send
+        + Sync
+        + std::fmt::Debug
+        + 'static,
+    PartialObjectMeta<K>: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + serde::de::DeserializeOwned,
 {
     let unlabelled = watcher::Config::default()
         .page_size(PAGE_SIZE)
         .labels(&format!("app.kubernetes.io/managed-by!={MANAGER}"));
-    let watch = watcher(Api::<PartialObjectMeta<K>>::all(client.clone()), unlabelled).modify(
+    let watch = watcher(scope.api::<PartialObjectMeta<K>>(client), unlabelled).modify(
         |meta: &mut PartialObjectMeta<K>| {
             let kept = ObjectMeta {
                 name: meta.metadata.name.take(),
                 namespace: meta.metadata.namespace.take(),
                 uid: meta.metadata.uid.take(),
-                resource_version: meta.metadata.resource_version.take(),
                 owner_references: meta.metadata.owner_references.take(),
                 ..ObjectMeta::default()
             };
             meta.metadata = kept;
         },
     );
-    let relevant = if K::kind(&()) == "Secret" {
-        |meta: &PartialObjectMeta<K>| digest(&json!(meta.metadata.resource_version))
-    } else {
+    triggers(
+        watch,
+        writer,
         |meta: &PartialObjectMeta<K>| {
             digest(&json!([meta.metadata.uid, meta.metadata.owner_references]))
-        }
-    };
-    triggers(watch, writer, relevant, metrics)
+        },
+        metrics,
+    )
 }
 
 /// Runs the controller until `shutdown` resolves. `concurrency` bounds parallel reconciles.
@@ -314,6 +406,7 @@ pub async fn run(
     let cache = || bookstores.clone();
     let (for_deployments, for_services, for_autoscalers, for_budgets, for_secrets) =
         (cache(), cache(), cache(), cache(), cache());
+    let for_monitors = cache();
     let controller = Controller::for_stream(watches.bookstores, cache())
         .with_config(
             controller::Config::default()
@@ -324,28 +417,26 @@ pub async fn run(
         .owns_stream(watches.services)
         .owns_stream(watches.autoscalers)
         .owns_stream(watches.disruption_budgets)
-        .owns_stream(watches.secrets)
+        .owns_stream(watches.pod_monitors)
         // A name freed or taken: the Bookstore of that name, if any (a refused child can go on).
         .watches_stream(watches.deployment_names, move |meta| {
-            bookstore_named(&for_deployments, &meta, "")
+            bookstore_named(&for_deployments, &meta)
         })
         .watches_stream(watches.service_names, move |meta| {
-            bookstore_named(&for_services, &meta, "")
+            bookstore_named(&for_services, &meta)
         })
         .watches_stream(watches.autoscaler_names, move |meta| {
-            bookstore_named(&for_autoscalers, &meta, "")
+            bookstore_named(&for_autoscalers, &meta)
         })
         .watches_stream(watches.disruption_budget_names, move |meta| {
-            bookstore_named(&for_budgets, &meta, "")
+            bookstore_named(&for_budgets, &meta)
         })
-        .watches_stream(watches.secret_names, move |secret| {
-            let mut concerned = bookstores_referencing(&for_secrets, &secret);
-            concerned.extend(bookstore_named(
-                &for_secrets,
-                &secret,
-                crate::children::SECRET_SUFFIX,
-            ));
-            concerned
+        .watches_stream(watches.pod_monitor_names, move |meta| {
+            bookstore_named(&for_monitors, &meta)
+        })
+        // A referenced Secret appeared, changed or went.
+        .watches_stream(watches.secrets, move |secret| {
+            bookstores_referencing(&for_secrets, &secret)
         })
         // A pod's problem appeared or went.
         .watches_stream(watches.pods, |pod| {
@@ -614,21 +705,20 @@ fn keep_own_apply_fields(deployment: &mut Deployment) {
     deployment.metadata.managed_fields = (!holders.is_empty()).then_some(holders);
 }
 
-/// The Bookstore whose child would be named like `object` (its name plus `suffix`), if any.
+/// The Bookstore whose child would be named like `object`, if any.
 fn bookstore_named<K: Resource>(
     bookstores: &Store<Bookstore>,
     object: &K,
-    suffix: &str,
 ) -> Option<ObjectRef<Bookstore>> {
-    let name = object.meta().name.as_deref()?.strip_suffix(suffix)?;
+    let name = object.meta().name.as_deref()?;
     let reference = ObjectRef::new(name).within(object.meta().namespace.as_deref()?);
     bookstores.get(&reference).map(|_| reference)
 }
 
 /// The Bookstores that read a Secret (their password or write tokens).
-fn bookstores_referencing(
+fn bookstores_referencing<K: Resource>(
     bookstores: &Store<Bookstore>,
-    secret: &PartialObjectMeta<Secret>,
+    secret: &K,
 ) -> Vec<ObjectRef<Bookstore>> {
     let namespace = secret.namespace().unwrap_or_default();
     let name = secret.name_any();
@@ -650,6 +740,22 @@ mod tests {
     use futures_util::stream;
 
     use super::*;
+
+    #[test]
+    fn watch_namespaces_name_the_scopes() {
+        let list = |items: &[&str]| {
+            Scope::from_list(&items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        };
+        assert_eq!(list(&[]), [Scope::Cluster]);
+        assert_eq!(list(&[""]), [Scope::Cluster], "WATCH_NAMESPACES=\"\"");
+        assert_eq!(
+            list(&["shop", " books ", "shop", ""]),
+            [
+                Scope::Namespace("shop".into()),
+                Scope::Namespace("books".into())
+            ]
+        );
+    }
 
     #[test]
     fn verbs_follow_method_and_watch_flag() {

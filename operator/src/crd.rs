@@ -320,6 +320,26 @@ pub struct Monitoring {
     /// The Prometheus node-exporter sidecar.
     #[serde(default)]
     pub node_exporter: NodeExporter,
+    /// A prometheus-operator PodMonitor for the pods (needs its CRD, monitoring.coreos.com/v1).
+    #[serde(default)]
+    pub pod_monitor: PodMonitorSettings,
+}
+
+/// A PodMonitor `<name>` scraping the API's and the sidecar's metrics, for a Prometheus run by
+/// prometheus-operator. The cluster must serve its CRD when the operator starts.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMonitorSettings {
+    /// Make the PodMonitor.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Labels on the PodMonitor, for the Prometheus' podMonitorSelector (e.g. release: prometheus).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Scrape interval, such as 30s [default: the Prometheus' own].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9]+(ms|s|m|h)$"))]
+    pub interval: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]

@@ -18,7 +18,7 @@ use kube::ResourceExt;
 use kube::runtime::reflector::{ObjectRef, Store};
 use tokio::sync::mpsc;
 
-use crate::children::{API_METRICS_PORT, INSTANCE_LABEL};
+use crate::children::INSTANCE_LABEL;
 use crate::crd::Bookstore;
 
 /// How often each Bookstore's pods are asked.
@@ -165,15 +165,15 @@ pub async fn run(
 /// `GET http://ADDRESS:8081/readyz`: whether the pod finds its database reachable; `None` when it
 /// does not answer, or is not ready.
 async fn ask(address: &str) -> Option<bool> {
-    let port = u16::try_from(API_METRICS_PORT).ok()?;
-    let target = std::net::SocketAddr::new(address.parse().ok()?, port);
+    let target =
+        std::net::SocketAddr::new(address.parse().ok()?, bookstore_contract::API_METRICS_PORT);
     let answer = async {
         let stream = tokio::net::TcpStream::connect(target).await.ok()?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .ok()?;
         let connection = tokio::spawn(connection);
-        let request = http::Request::get("/readyz")
+        let request = http::Request::get(bookstore_contract::READYZ_PATH)
             .header(http::header::HOST, target.to_string())
             .body(Empty::<Bytes>::new())
             .ok()?;

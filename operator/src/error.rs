@@ -9,6 +9,8 @@ pub enum Error {
     WriteTokenSecretNotFound(String),
     #[error("{0}")]
     WriteTokenInvalid(String),
+    #[error("{0}")]
+    SecretNotWatched(String),
     #[error(
         "{} already exist{} and {} not controlled by this Bookstore: the operator does not adopt objects it did not create; delete or rename {}",
         .0.join(", "),
@@ -23,6 +25,10 @@ pub enum Error {
         object: String,
         source: kube::Error,
     },
+    #[error(
+        "spec.monitoring.podMonitor.enabled is true, but the cluster served no PodMonitor (monitoring.coreos.com/v1) when the operator started: install prometheus-operator's CRDs and restart the operator, or turn the PodMonitor off"
+    )]
+    PodMonitorUnavailable,
     #[error("the Bookstore has no namespace")]
     NotNamespaced,
     #[error(
@@ -46,8 +52,10 @@ impl Error {
             Self::DatabaseSecretNotFound(_) => "DatabaseSecretNotFound",
             Self::WriteTokenSecretNotFound(_) => "WriteTokenSecretNotFound",
             Self::WriteTokenInvalid(_) => "WriteTokenInvalid",
+            Self::SecretNotWatched(_) => "SecretNotWatched",
             Self::AdoptionRefused(_) => "AdoptionRefused",
             Self::Kube { source, .. } => kube_reason(source),
+            Self::PodMonitorUnavailable => "PodMonitorUnavailable",
             Self::NotNamespaced => "NotNamespaced",
             Self::CachesNotSynced(_) => "CachesNotSynced",
         }

@@ -1,129 +1,95 @@
 //! Input: the values a Bookstore references in Secrets (the database password, the write
-//! tokens). A Secret's data is read once per resourceVersion (which the metadata-only Secret
-//! cache reports); reconciles in between reuse it.
-
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+//! tokens). The operator watches only Secrets labelled `bookstore.dev/watch=true` (not every
+//! Secret of the cluster): their data is in the cache, and a change reconciles the Bookstores
+//! that read them. It never writes a Secret; the pods read the referenced keys themselves.
 
 use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
 use kube::api::Api;
-use kube::{Client, ResourceExt};
 
 use crate::cache::Caches;
 use crate::children::{Inputs, SecretValue};
 use crate::crd::{Bookstore, SecretKeyRef};
 use crate::error::Error;
 
-/// The API refuses shorter tokens (and then every write): say so before rolling pods.
-pub const MIN_WRITE_TOKEN_LEN: usize = 16;
-
-/// Namespace, Secret name and key.
-type Reference = (String, String, String);
-
-/// The value of a key at a version of its Secret (`None`: the key was missing).
-struct Known {
-    version: String,
-    value: Option<SecretValue>,
-}
+/// The label that puts a Secret in the operator's view: `bookstore.dev/watch=true`.
+pub const WATCH_LABEL: &str = "bookstore.dev/watch";
 
 /// Why a referenced value could not be had.
 enum Missing {
     Secret,
     Key,
+    /// The Secret exists but lacks `WATCH_LABEL`.
+    Unwatched,
 }
 
-#[derive(Default)]
-pub struct SecretValues {
-    known: Mutex<HashMap<Reference, Known>>,
+/// Everything the Bookstore's children are built from, besides its spec.
+pub async fn inputs(
+    client: &Client,
+    caches: &Caches,
+    bookstore: &Bookstore,
+    namespace: &str,
+) -> Result<Inputs, Error> {
+    let mut inputs = Inputs::default();
+    if let Some(database) = bookstore.database() {
+        let reference = &database.password_secret_ref;
+        let field = "spec.database.passwordSecretRef";
+        let read = read(client, caches, namespace, reference).await?;
+        inputs.password = Some(read.map_err(|missing| {
+            let message = describe(&missing, namespace, reference, field);
+            match missing {
+                Missing::Unwatched => Error::SecretNotWatched(message),
+                Missing::Secret | Missing::Key => Error::DatabaseSecretNotFound(message),
+            }
+        })?);
+    }
+    if let Some(reference) = &bookstore.spec.auth.write_token_secret_ref {
+        let field = "spec.auth.writeTokenSecretRef";
+        let read = read(client, caches, namespace, reference).await?;
+        let tokens = read.map_err(|missing| {
+            let message = describe(&missing, namespace, reference, field);
+            match missing {
+                Missing::Unwatched => Error::SecretNotWatched(message),
+                Missing::Secret | Missing::Key => Error::WriteTokenSecretNotFound(message),
+            }
+        })?;
+        check_tokens(&tokens, namespace, reference)?;
+        inputs.write_token = Some(tokens);
+    }
+    Ok(inputs)
 }
 
-impl SecretValues {
-    /// Everything the Bookstore's children are built from, besides its spec.
-    pub async fn inputs(
-        &self,
-        client: &Client,
-        caches: &Caches,
-        bookstore: &Bookstore,
-        namespace: &str,
-    ) -> Result<Inputs, Error> {
-        let mut inputs = Inputs::default();
-        if let Some(database) = bookstore.database() {
-            let reference = &database.password_secret_ref;
-            let read = self.read(client, caches, namespace, reference).await?;
-            inputs.password = Some(read.map_err(|missing| {
-                Error::DatabaseSecretNotFound(describe(
-                    missing,
-                    namespace,
-                    reference,
-                    "spec.database.passwordSecretRef",
-                ))
-            })?);
-        }
-        if let Some(reference) = &bookstore.spec.auth.write_token_secret_ref {
-            let read = self.read(client, caches, namespace, reference).await?;
-            let tokens = read.map_err(|missing| {
-                Error::WriteTokenSecretNotFound(describe(
-                    missing,
-                    namespace,
-                    reference,
-                    "spec.auth.writeTokenSecretRef",
-                ))
-            })?;
-            check_tokens(&tokens, namespace, reference)?;
-            inputs.write_token = Some(tokens);
-        }
-        Ok(inputs)
+/// The referenced value, from the cache of watched Secrets. A Secret missing there is asked for
+/// once more, only to tell "not labelled" from "not there" in the message.
+async fn read(
+    client: &Client,
+    caches: &Caches,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<Result<SecretValue, Missing>, Error> {
+    if let Some(secret) = caches.secret(namespace, &reference.name) {
+        return Ok(key_value(&secret, &reference.key)
+            .map(SecretValue::new)
+            .ok_or(Missing::Key));
     }
-
-    async fn read(
-        &self,
-        client: &Client,
-        caches: &Caches,
-        namespace: &str,
-        reference: &SecretKeyRef,
-    ) -> Result<Result<SecretValue, Missing>, Error> {
-        let key: Reference = (
-            namespace.to_owned(),
-            reference.name.clone(),
-            reference.key.clone(),
-        );
-        let Some(version) = caches.secret_version(namespace, &reference.name) else {
-            return Ok(Err(Missing::Secret));
-        };
-        if let Some(known) = self.lock().get(&key).filter(|k| k.version == version) {
-            return Ok(known.value.clone().ok_or(Missing::Key));
-        }
-        let secret = Api::<Secret>::namespaced(client.clone(), namespace)
-            .get_opt(&reference.name)
-            .await
-            .map_err(|e| {
-                Error::kube("read", format!("Secret {namespace}/{}", reference.name), e)
-            })?;
-        let Some(secret) = secret else {
-            return Ok(Err(Missing::Secret));
-        };
-        let value = key_value(&secret, &reference.key).map(SecretValue::new);
-        let known = Known {
-            version: secret.resource_version().unwrap_or_default(),
-            value: value.clone(),
-        };
-        self.lock().insert(key, known);
-        Ok(value.ok_or(Missing::Key))
-    }
-
-    /// Forgets the values no Bookstore references any more.
-    pub fn retain(&self, referenced: impl Fn(&str, &str) -> bool) {
-        self.lock()
-            .retain(|(namespace, name, _), _| referenced(namespace, name));
-    }
-
-    fn lock(&self) -> MutexGuard<'_, HashMap<Reference, Known>> {
-        self.known.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+    let exists = Api::<Secret>::namespaced(client.clone(), namespace)
+        .get_metadata_opt(&reference.name)
+        .await
+        .map_err(|e| Error::kube("read", format!("Secret {namespace}/{}", reference.name), e))?
+        .is_some();
+    Ok(Err(if exists {
+        Missing::Unwatched
+    } else {
+        Missing::Secret
+    }))
 }
 
-fn describe(missing: Missing, namespace: &str, reference: &SecretKeyRef, field: &str) -> String {
+fn describe(missing: &Missing, namespace: &str, reference: &SecretKeyRef, field: &str) -> String {
     match missing {
+        Missing::Unwatched => format!(
+            "Secret {namespace}/{name} ({field}) is not labelled {WATCH_LABEL}=true, so the operator does not see it: kubectl -n {namespace} label secret {name} {WATCH_LABEL}=true",
+            name = reference.name
+        ),
         Missing::Secret => format!("Secret {namespace}/{} ({field}) not found", reference.name),
         Missing::Key => format!(
             "Secret {namespace}/{} has no key {:?} ({field})",
@@ -138,21 +104,18 @@ fn check_tokens(
     namespace: &str,
     reference: &SecretKeyRef,
 ) -> Result<(), Error> {
-    let text = std::str::from_utf8(tokens.bytes()).ok();
-    let lines: Vec<&str> = text
-        .map(|t| t.lines().map(str::trim).filter(|l| !l.is_empty()).collect())
-        .unwrap_or_default();
-    let usable = text.is_some()
-        && !lines.is_empty()
-        && lines
-            .iter()
-            .all(|l| l.chars().count() >= MIN_WRITE_TOKEN_LEN);
+    // What the API will accept, by its own parser: it refuses every write otherwise.
+    let usable = std::str::from_utf8(tokens.bytes())
+        .ok()
+        .is_some_and(|text| bookstore_contract::parse_write_tokens(text).is_ok());
     if usable {
         Ok(())
     } else {
         Err(Error::WriteTokenInvalid(format!(
-            "Secret {namespace}/{} key {:?} (spec.auth.writeTokenSecretRef) must hold one token per line, each at least {MIN_WRITE_TOKEN_LEN} characters of UTF-8 text",
-            reference.name, reference.key
+            "Secret {namespace}/{} key {:?} (spec.auth.writeTokenSecretRef) must hold one token per line, each at least {} characters of UTF-8 text",
+            reference.name,
+            reference.key,
+            bookstore_contract::MIN_WRITE_TOKEN_LEN
         )))
     }
 }

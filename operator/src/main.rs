@@ -10,10 +10,12 @@ use bookstore_telemetry::LogFormat;
 use clap::{Parser, Subcommand};
 use kube::runtime::events::{Recorder, Reporter};
 
+use bookstore_operator::children::RollKey;
+use bookstore_operator::controller::Scope;
 use bookstore_operator::leader::{self, Candidate};
 use bookstore_operator::metrics::Metrics;
 use bookstore_operator::reconcile::Context;
-use bookstore_operator::{controller, crd, render, server};
+use bookstore_operator::{controller, crd, rbac, render, server};
 
 #[derive(Parser)]
 #[command(name = "bookstore-operator", version, about)]
@@ -28,8 +30,14 @@ enum Command {
     Run(RunArgs),
     /// Print the Bookstore CustomResourceDefinition as YAML.
     Crd,
-    /// Print the RBAC rules the operator needs (ClusterRole, and a Role for its Lease) as YAML.
-    Rbac,
+    /// Print the RBAC roles of the install as YAML: the operator's (a ClusterRole, or with
+    /// --namespaced a Role for each watched namespace), its Lease's, and the aggregated
+    /// bookstore-view and bookstore-edit ClusterRoles for tenants.
+    Rbac {
+        /// The namespaced install's roles (deploy/operator-namespaced).
+        #[arg(long)]
+        namespaced: bool,
+    },
     /// Print, without a cluster, the objects the operator would apply for a Bookstore file.
     Render {
         /// The Bookstore manifest (YAML); `-` reads standard input.
@@ -76,9 +84,35 @@ struct RunArgs {
     /// before the Bookstore reports it (both are normal for a while after creation).
     #[arg(long, env = "PROBLEM_GRACE_SECS", default_value_t = 300)]
     problem_grace_secs: u64,
+    /// The key for the pod-template digests of the Secret values Bookstores reference (at
+    /// least 32 bytes). Keep it: a new key rolls every Bookstore's pods once.
+    #[arg(
+        long,
+        env = "ROLL_KEY_FILE",
+        default_value = "/var/run/secrets/bookstore-operator/roll-key/key"
+    )]
+    roll_key_file: PathBuf,
+    /// Namespaces to watch, comma-separated (the namespaced install) [default: every namespace]
+    #[arg(long, env = "WATCH_NAMESPACES", value_delimiter = ',')]
+    watch_namespaces: Vec<String>,
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
+}
+
+/// The roll key, or what to do to have one (in `namespace`, the operator's own).
+fn roll_key(path: &std::path::Path, namespace: &str) -> Result<RollKey, String> {
+    let create = format!(
+        "create it once with: kubectl -n {namespace} create secret generic \
+bookstore-operator-roll-key --from-literal=key=\"$(head -c 32 /dev/urandom | base64)\""
+    );
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!(
+            "cannot read the roll key {} (ROLL_KEY_FILE): {e}; {create}",
+            path.display()
+        )
+    })?;
+    RollKey::new(&bytes).map_err(|e| format!("{} (ROLL_KEY_FILE): {e}", path.display()))
 }
 
 fn main() -> ExitCode {
@@ -90,7 +124,11 @@ fn main() -> ExitCode {
             Ok(yaml) => print_out(&yaml),
             Err(error) => fail(&format!("cannot print the CRD: {error}")),
         },
-        Command::Rbac => match bookstore_operator::rbac::manifests() {
+        Command::Rbac { namespaced } => match bookstore_operator::rbac::manifests(if namespaced {
+            rbac::Install::Namespaced
+        } else {
+            rbac::Install::Cluster
+        }) {
             Ok(yaml) => print_out(&yaml),
             Err(error) => fail(&format!("cannot print the RBAC rules: {error}")),
         },
@@ -154,13 +192,62 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let client = controller::client(Arc::clone(&metrics), &identity)
         .await
         .map_err(|e| format!("no Kubernetes configuration: {e}"))?;
-    let (caches, watches) = controller::watch(&client, &metrics);
+    let roll_key = roll_key(
+        &args.roll_key_file,
+        args.lease_namespace
+            .as_deref()
+            .unwrap_or("bookstore-system"),
+    )?;
+    let pod_monitors_served = controller::serves_pod_monitors(&client).await;
+    let scopes = Scope::from_list(&args.watch_namespaces);
+    tracing::info!(scopes = ?scopes, "watching");
 
     let ready = Arc::new(AtomicBool::new(false));
+    let reporter = Reporter {
+        controller: "bookstore-operator".to_owned(),
+        instance: Some(identity.clone()),
+    };
+    let (stop_controllers, controllers_stopped) = tokio::sync::watch::channel(false);
+    let mut all_caches = Vec::new();
+    let mut controllers = Vec::new();
+    for scope in &scopes {
+        let (caches, watches) = controller::watch(&client, &metrics, scope, pod_monitors_served);
+        all_caches.push(caches.clone());
+        let context = Arc::new(
+            Context::new(
+                client.clone(),
+                Recorder::new(client.clone(), reporter.clone()),
+                Arc::clone(&metrics),
+                caches,
+                roll_key.clone(),
+            )
+            .with_problem_grace(std::time::Duration::from_secs(args.problem_grace_secs)),
+        );
+        let mut stopped = controllers_stopped.clone();
+        // Started once this replica leads; then it runs on the runtime's worker threads.
+        controllers.push(controller::run(
+            context,
+            watches,
+            args.concurrency,
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ));
+    }
+    // Each namespace's controller on a task of its own (they run in parallel); aborting this
+    // task drops the set, which aborts them all.
+    let controller = async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for controller in controllers {
+            tasks.spawn(controller);
+        }
+        while tasks.join_next().await.is_some() {}
+    };
+
     let state = server::State {
         metrics: Arc::clone(&metrics),
         ready: Arc::clone(&ready),
-        bookstores: caches.bookstores.clone(),
+        bookstores: all_caches.iter().map(|c| c.bookstores.clone()).collect(),
     };
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let http = tokio::spawn(server::serve(listener, state, async {
@@ -169,32 +256,13 @@ async fn run(args: RunArgs) -> Result<(), String> {
     // Ready: a standby once it has read the Lease (it can take over), the leader once every
     // cache has listed (it can reconcile).
     let caches_synced = {
-        let (caches, ready) = (caches.clone(), Arc::clone(&ready));
+        let ready = Arc::clone(&ready);
         async move {
-            caches.ready().await;
+            futures_util::future::join_all(all_caches.iter().map(|c| c.ready())).await;
             ready.store(true, Ordering::Release);
             tracing::info!("caches synced");
         }
     };
-
-    let reporter = Reporter {
-        controller: "bookstore-operator".to_owned(),
-        instance: Some(identity.clone()),
-    };
-    let context = Arc::new(
-        Context::new(
-            client.clone(),
-            Recorder::new(client.clone(), reporter),
-            Arc::clone(&metrics),
-            caches,
-        )
-        .with_problem_grace(std::time::Duration::from_secs(args.problem_grace_secs)),
-    );
-    let (stop_controller, controller_stopped) = tokio::sync::oneshot::channel::<()>();
-    // Started once this replica leads; then it runs on the runtime's worker threads.
-    let controller = controller::run(context, watches, args.concurrency, async {
-        let _ = controller_stopped.await;
-    });
     let signal = shutdown_signal();
     tokio::pin!(signal);
 
@@ -232,7 +300,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
             ))
         }
         () = &mut signal => {
-            let _ = stop_controller.send(());
+            let _ = stop_controllers.send(true);
             let _ = controller.await;
             Ok(())
         }

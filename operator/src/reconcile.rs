@@ -18,11 +18,11 @@ use kube::{Client, Resource, ResourceExt};
 
 use crate::apply::{self, Applied};
 use crate::cache::Caches;
-use crate::children::{self, MANAGER};
+use crate::children::{self, MANAGER, RollKey};
 use crate::crd::{Bookstore, BookstoreStatus};
 use crate::database_probe::DatabaseReports;
 use crate::error::Error;
-use crate::inputs::SecretValues;
+use crate::inputs;
 use crate::metrics::Metrics;
 use crate::problems::{self, Lasting, Problem};
 use crate::status::{self, Observed};
@@ -43,9 +43,10 @@ pub struct Context {
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
     pub caches: Caches,
+    /// Keys the pod-template digests of referenced Secret values.
+    pub roll_key: RollKey,
     /// What the API pods last said of their database (`database_probe`).
     pub database_reports: DatabaseReports,
-    secret_values: SecretValues,
     /// Per Bookstore uid: consecutive failures (for the retry backoff).
     failures: Mutex<HashMap<String, u32>>,
     /// Per Bookstore uid: the status last written, until the cache shows it.
@@ -65,14 +66,20 @@ struct Written {
 }
 
 impl Context {
-    pub fn new(client: Client, recorder: Recorder, metrics: Arc<Metrics>, caches: Caches) -> Self {
+    pub fn new(
+        client: Client,
+        recorder: Recorder,
+        metrics: Arc<Metrics>,
+        caches: Caches,
+        roll_key: RollKey,
+    ) -> Self {
         Self {
             client,
             recorder,
             metrics,
             caches,
+            roll_key,
             database_reports: DatabaseReports::default(),
-            secret_values: SecretValues::default(),
             failures: Mutex::default(),
             written: Mutex::default(),
             awaiting_address: Mutex::default(),
@@ -94,12 +101,6 @@ impl Context {
         lock(&self.failures).retain(|uid, _| alive(uid));
         lock(&self.written).retain(|uid, _| alive(uid));
         lock(&self.awaiting_address).retain(|uid, _| alive(uid));
-        self.secret_values.retain(|namespace, name| {
-            bookstores.iter().any(|b| {
-                b.namespace().as_deref() == Some(namespace)
-                    && b.secret_refs().any(|reference| reference.name == name)
-            })
-        });
     }
 
     /// Consecutive failures so far, after counting this outcome.
@@ -324,11 +325,8 @@ async fn converge(
     context: &Context,
     namespace: &str,
 ) -> Result<Applied, Error> {
-    let inputs = context
-        .secret_values
-        .inputs(&context.client, &context.caches, bookstore, namespace)
-        .await?;
-    let children = children::desired(bookstore, &inputs);
+    let inputs = inputs::inputs(&context.client, &context.caches, bookstore, namespace).await?;
+    let children = children::desired(bookstore, &inputs.digests(&context.roll_key, bookstore));
     apply::apply_children(&context.client, &context.caches, bookstore, &children).await
 }
 

@@ -5,15 +5,9 @@ use std::fmt::Write as _;
 use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 
-use crate::children::{self, Inputs, SecretValue};
+use crate::children::{self, Digests};
 use crate::crd::Bookstore;
 use crate::validate::{Violation, validate};
-
-/// Stand in for the values only the cluster knows.
-const PASSWORD_PLACEHOLDER: &[u8] =
-    b"<copied from spec.database.passwordSecretRef at reconcile time>";
-const WRITE_TOKEN_PLACEHOLDER: &[u8] =
-    b"<read from spec.auth.writeTokenSecretRef at reconcile time>";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -67,23 +61,11 @@ fn render_bookstore(
     if bookstore.namespace().is_none() {
         bookstore.metadata.namespace = Some(default_namespace.to_owned());
     }
-    let inputs = Inputs {
-        password: bookstore
-            .database()
-            .map(|_| SecretValue::new(PASSWORD_PLACEHOLDER.to_vec())),
-        write_token: bookstore
-            .spec
-            .auth
-            .write_token_secret_ref
-            .as_ref()
-            .map(|_| SecretValue::new(WRITE_TOKEN_PLACEHOLDER.to_vec())),
-    };
-    let children = children::desired(&bookstore, &inputs);
+    // Without the cluster's Secret values there are no digests to roll the pods with: the
+    // operator adds them (`bookstore.dev/*-hmac-sha256` pod annotations).
+    let children = children::desired(&bookstore, &Digests::default());
 
     let mut out = String::new();
-    if let Some(secret) = &children.secret {
-        push_document(&mut out, secret)?;
-    }
     push_document(&mut out, &children.deployment)?;
     push_document(&mut out, &children.service)?;
     if let Some(autoscaler) = &children.autoscaler {
@@ -91,6 +73,9 @@ fn render_bookstore(
     }
     if let Some(budget) = &children.disruption_budget {
         push_document(&mut out, budget)?;
+    }
+    if let Some(monitor) = &children.pod_monitor {
+        push_document(&mut out, monitor)?;
     }
     Ok(out)
 }
@@ -184,12 +169,15 @@ mod tests {
         assert_eq!(
             kinds(&out),
             [
-                "Secret",
                 "Deployment",
                 "Service",
                 "HorizontalPodAutoscaler",
                 "PodDisruptionBudget"
             ]
+        );
+        assert!(
+            out.contains("secretKeyRef:\n              key: password\n              name: pw\n"),
+            "the pods read the user's Secret: {out}"
         );
     }
 

@@ -94,23 +94,9 @@ pub const ONE_WAY_TO_WRITE: CelRule = CelRule {
 
 /// The API's settings that the operator sets itself, or that would move the API's data or open
 /// its writes behind the operator's back (`spec.database`, `spec.auth`, `spec.rateLimit` are the
-/// way to set those). The rule below spells the same list (a test keeps them equal).
-pub const RESERVED_ENV: [&str; 14] = [
-    "BIND_ADDR",
-    "METRICS_ADDR",
-    "LOG_FORMAT",
-    "DATABASE_URL",
-    "DB_HOST",
-    "DB_PORT",
-    "DB_NAME",
-    "DB_USER",
-    "DB_PASSWORD",
-    "SQLITE_PATH",
-    "API_WRITE_TOKENS",
-    "API_WRITE_TOKENS_FILE",
-    "RATE_LIMIT_WRITES_PER_MINUTE",
-    "RATE_LIMIT_READS_PER_MINUTE",
-];
+/// way to set those): the API's contract names them. The rule below spells the same list (a
+/// test keeps them equal).
+pub const RESERVED_ENV: [&str; 14] = bookstore_contract::env::RESERVED;
 
 /// On `env` itself, so that a Bookstore made before the rule, whose `env` does not change, can
 /// still be edited (the API server re-checks a rule only where its value changed).

@@ -24,8 +24,8 @@ pub struct State {
     pub metrics: Arc<Metrics>,
     /// Set once the operator is initialised (standby replicas are ready too).
     pub ready: Arc<AtomicBool>,
-    /// The Bookstore cache (filled while this replica leads).
-    pub bookstores: Store<Bookstore>,
+    /// The Bookstore caches, one per watched scope (filled while this replica leads).
+    pub bookstores: Vec<Store<Bookstore>>,
 }
 
 /// Serves until `shutdown` resolves.
@@ -80,7 +80,7 @@ fn respond(state: &State, request: &Request<Incoming>) -> Response<Full<Bytes>> 
 fn metrics(state: &State) -> Response<Full<Bytes>> {
     // Only the leader knows the Bookstores; standby replicas report none.
     if state.metrics.is_leader() {
-        let bookstores = state.bookstores.state();
+        let bookstores: Vec<_> = state.bookstores.iter().flat_map(Store::state).collect();
         state
             .metrics
             .set_bookstores(bookstores.iter().map(|bookstore| {

@@ -98,8 +98,12 @@ fn check_spec(spec: &BookstoreSpec, found: &mut Violations) {
     found.rule(
         &rules::NODE_EXPORTER_PORT_FREE,
         !exporter.enabled
-            || ![crate::children::API_PORT, crate::children::API_METRICS_PORT]
-                .contains(&exporter.port),
+            || ![
+                bookstore_contract::API_PORT,
+                bookstore_contract::API_METRICS_PORT,
+            ]
+            .iter()
+            .any(|port| i32::from(*port) == exporter.port),
     );
     let auth = &spec.auth;
     found.rule(

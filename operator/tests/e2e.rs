@@ -111,8 +111,28 @@ impl Env {
         self.secret(namespace, "writers", "tokens", value).await;
     }
 
+    /// A Secret labelled for the operator's watch (`bookstore.dev/watch=true`).
     async fn secret(&self, namespace: &str, name: &str, key: &str, value: &str) {
-        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+        self.secret_labelled(
+            namespace,
+            name,
+            key,
+            value,
+            json!({"bookstore.dev/watch": "true"}),
+        )
+        .await;
+    }
+
+    async fn secret_labelled(
+        &self,
+        namespace: &str,
+        name: &str,
+        key: &str,
+        value: &str,
+        labels: Value,
+    ) {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+                            "metadata": {"name": name, "labels": labels},
                             "stringData": {key: value}});
         self.api::<Secret>(namespace)
             .patch(
@@ -296,12 +316,15 @@ async fn the_operator_as_installed_on_a_real_api_server() {
         a_rejected_apply_is_degraded_until_the_quota_allows_it(&env),
         pods_the_cluster_refuses_are_reported(&env),
         an_object_it_did_not_create_is_not_adopted(&env),
+        a_pod_monitor_follows_the_bookstore(&env),
         the_crd_rules_and_validate_agree(&env),
         the_database_cannot_be_added_or_removed(&env),
     );
     // Last: replace the leader twice, then run it as someone would on their machine.
     leaders_hand_over_without_overlap(&env, a, &proxy).await;
     a_local_run_takes_its_lease_namespace_from_the_kubeconfig(&env).await;
+    a_namespaced_install_reaches_only_its_namespace(&env).await;
+    tenants_manage_bookstores_through_the_built_in_roles(&env).await;
 }
 
 async fn no_op_reconciles_write_nothing(env: &Env, operator: &Operator) {
@@ -388,11 +411,6 @@ async fn children_are_created_owned_and_reported(env: &Env) {
     let shop = env.apply(&ns, "shop", public_rds()).await;
     let uid = shop.uid().unwrap();
 
-    let secret: Secret = env.child(&ns, "shop-db", |_| true).await;
-    assert_eq!(
-        secret.data.as_ref().unwrap()["DB_PASSWORD"].0,
-        b"e2e-password"
-    );
     let deployment: Deployment = env.child(&ns, "shop", |d| replicas(d) == Some(2)).await;
     let owner = &deployment.owner_references()[0];
     assert_eq!(
@@ -411,6 +429,28 @@ async fn children_are_created_owned_and_reported(env: &Env) {
         .spec
         .as_ref()
         .unwrap();
+    let password = pod.containers[0]
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == "DB_PASSWORD")
+        .and_then(|e| e.value_from.as_ref()?.secret_key_ref.as_ref())
+        .unwrap();
+    assert_eq!(
+        (password.name.as_str(), password.key.as_str()),
+        ("db-password", "password"),
+        "the pods read the user's Secret"
+    );
+    assert!(
+        env.api::<Secret>(&ns)
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|secret| secret.owner_references().is_empty()),
+        "the operator makes no Secret of its own"
+    );
     let tokens = pod
         .volumes
         .iter()
@@ -457,7 +497,7 @@ async fn children_are_created_owned_and_reported(env: &Env) {
     let note = env.event(&ns, "Normal", "Applied").await;
     assert_eq!(
         note,
-        "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop, created PodDisruptionBudget shop"
+        "created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop, created PodDisruptionBudget shop"
     );
     eprintln!("ok: children created, owned, reported");
 }
@@ -608,7 +648,24 @@ async fn a_missing_password_secret_is_reported_until_it_appears(env: &Env) {
             .is_none()
     );
 
-    env.password(&ns, "first").await;
+    // There, but without the watch label: the message says how to label it.
+    env.secret_labelled(&ns, "db-password", "password", "first", json!({}))
+        .await;
+    let message = env.degraded(&ns, "shop", "SecretNotWatched").await;
+    assert_eq!(
+        message,
+        format!(
+            "Secret {ns}/db-password (spec.database.passwordSecretRef) is not labelled bookstore.dev/watch=true, so the operator does not see it: kubectl -n {ns} label secret db-password bookstore.dev/watch=true"
+        )
+    );
+    env.cluster.kubectl(&[
+        "-n",
+        &ns,
+        "label",
+        "secret",
+        "db-password",
+        "bookstore.dev/watch=true",
+    ]);
     let deployment: Deployment = env.child(&ns, "shop", |_| true).await;
     env.status(&ns, "shop", |s| is(s, "Degraded", "False", "AsExpected"))
         .await;
@@ -622,19 +679,24 @@ async fn a_missing_password_secret_is_reported_until_it_appears(env: &Env) {
             .unwrap()
             .annotations
             .as_ref()
-            .unwrap()["bookstore.dev/db-secret-sha256"]
+            .unwrap()["bookstore.dev/db-password-hmac-sha256"]
             .clone()
     };
     let before = digest(&deployment);
-    // A new password reaches the copy, and rolls the pods.
-    env.password(&ns, "second").await;
-    env.child(&ns, "shop-db", |s: &Secret| {
-        s.data.as_ref().unwrap()["DB_PASSWORD"].0 == b"second"
-    })
-    .await;
-    env.child(&ns, "shop", |d: &Deployment| digest(d) != before)
+    // A new password rolls the pods (which read it from the Secret as they start).
+    env.password(&ns, "rotated-e2e-password").await;
+    let rolled = env
+        .child(&ns, "shop", |d: &Deployment| digest(d) != before)
         .await;
-    eprintln!("ok: a missing password Secret is reported, and its creation and rotation picked up");
+    assert!(
+        !serde_json::to_string(&rolled)
+            .unwrap()
+            .contains("rotated-e2e-password"),
+        "the value itself is nowhere in the Deployment"
+    );
+    eprintln!(
+        "ok: a missing password Secret is reported, an unlabelled one explained, its labelling and rotation picked up"
+    );
 }
 
 async fn a_missing_write_token_secret_is_reported_until_it_appears(env: &Env) {
@@ -665,7 +727,7 @@ async fn a_missing_write_token_secret_is_reported_until_it_appears(env: &Env) {
             .as_ref()?
             .annotations
             .as_ref()?
-            .get("bookstore.dev/write-token-sha256")
+            .get("bookstore.dev/write-tokens-hmac-sha256")
             .cloned()
     };
     let deployment: Deployment = env.child(&ns, "shop", |d| digest(d).is_some()).await;
@@ -753,31 +815,31 @@ async fn pods_the_cluster_refuses_are_reported(env: &Env) {
 async fn an_object_it_did_not_create_is_not_adopted(env: &Env) {
     let ns = env.namespace("adopt").await;
     env.password(&ns, "pw").await;
-    let mine = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shop-db"},
-                      "stringData": {"note": "the user's own"}});
-    let secrets = env.api::<Secret>(&ns);
-    secrets
-        .patch("shop-db", &PatchParams::apply(ADMIN), &Patch::Apply(mine))
+    let mine = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "shop"},
+                      "spec": {"ports": [{"port": 5432}], "selector": {"app": "theirs"}}});
+    let services = env.api::<Service>(&ns);
+    services
+        .patch("shop", &PatchParams::apply(ADMIN), &Patch::Apply(mine))
         .await
         .unwrap();
     env.apply(&ns, "shop", rds("ClusterIP")).await;
     let message = env.degraded(&ns, "shop", "AdoptionRefused").await;
     assert!(
-        message.starts_with(&format!("Secret {ns}/shop-db already exists")),
+        message.starts_with(&format!("Service {ns}/shop already exists")),
         "{message}"
     );
-    let untouched = secrets.get("shop-db").await.unwrap();
+    let untouched = services.get("shop").await.unwrap();
     assert!(untouched.owner_references().is_empty(), "not adopted");
-    assert_eq!(untouched.data.unwrap().keys().collect::<Vec<_>>(), ["note"]);
+    assert_eq!(untouched.spec.unwrap().ports.unwrap()[0].port, 5432);
     assert!(
         env.api::<Deployment>(&ns)
             .get_opt("shop")
             .await
             .unwrap()
             .is_none(),
-        "nothing applied beside a foreign Secret"
+        "nothing applied beside a foreign Service"
     );
-    eprintln!("ok: a pre-existing Secret named like a child is left alone ({message})");
+    eprintln!("ok: a pre-existing Service named like a child is left alone ({message})");
 }
 
 /// Each rule of `rules.rs`: the API server (CEL in the CRD) and `validate` give the same verdict.
@@ -1146,4 +1208,181 @@ async fn a_local_run_takes_its_lease_namespace_from_the_kubeconfig(env: &Env) {
     eprintln!(
         "ok: a local run leads on a Lease in its kubeconfig's namespace and releases it on SIGTERM; a missing namespace is explained"
     );
+}
+
+/// `deploy/operator-namespaced` as a tenant's namespace gets it: its RBAC applied there (the suite
+/// runs the operator binary itself, with that ServiceAccount's token and `WATCH_NAMESPACES`). It
+/// reconciles its namespace's Bookstores with Roles alone, and the audit log shows it asking for
+/// nothing outside its namespace but node metadata.
+async fn a_namespaced_install_reaches_only_its_namespace(env: &Env) {
+    use serde::Deserialize;
+    let ns = env.namespace("tenant").await;
+    let other = env.namespace("other").await;
+    let package = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/operator-namespaced");
+    let rendered = env.cluster.kubectl(&["kustomize", package]);
+    let mut rbac = Vec::new();
+    for document in yaml_serde::Deserializer::from_str(&rendered) {
+        let mut object = Value::deserialize(document).unwrap();
+        match object["kind"].as_str().unwrap() {
+            "Deployment" => {
+                let env_vars = &object["spec"]["template"]["spec"]["containers"][0]["env"];
+                assert!(
+                    env_vars
+                        .as_array()
+                        .unwrap()
+                        .contains(&json!({"name": "WATCH_NAMESPACES",
+                        "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}})),
+                    "the package's operator watches its own namespace: {env_vars}"
+                );
+            }
+            "ServiceAccount" | "Role" | "RoleBinding" | "ClusterRole" | "ClusterRoleBinding" => {
+                if object["metadata"]["namespace"].is_string() {
+                    object["metadata"]["namespace"] = json!(ns);
+                }
+                let subjects = object.get_mut("subjects").and_then(Value::as_array_mut);
+                for subject in subjects.into_iter().flatten() {
+                    subject["namespace"] = json!(ns);
+                }
+                rbac.push(object);
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        !rbac
+            .iter()
+            .any(|o| o["kind"] == "ClusterRole" && o["metadata"]["name"] == "bookstore-operator"),
+        "no cluster-wide operator role"
+    );
+    let file = env.cluster.work_dir.join("namespaced-rbac.json");
+    std::fs::write(
+        &file,
+        json!({"apiVersion": "v1", "kind": "List", "items": rbac}).to_string(),
+    )
+    .unwrap();
+    env.cluster.kubectl(&[
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+
+    let mark = env.cluster.audit_mark();
+    let kubeconfig = env
+        .cluster
+        .service_account_kubeconfig(&ns, "e2e-tenant", None);
+    let tenant = Operator::start_with(
+        &env.cluster,
+        &kubeconfig,
+        "e2e-tenant",
+        Some(&ns),
+        &["--watch-namespaces".to_owned(), ns.clone()],
+    );
+    for namespace in [&ns, &other] {
+        env.password(namespace, "tenant-password").await;
+        env.apply(namespace, "shop", rds("ClusterIP")).await;
+    }
+    env.status(&ns, "shop", |s| is(s, "Degraded", "False", "AsExpected"))
+        .await;
+    env.child(&ns, "shop", |_: &Deployment| true).await;
+    let user = format!("system:serviceaccount:{ns}:bookstore-operator");
+    let requests = env.cluster.requests_of(&user, mark);
+    if env.cluster.audit_log.is_some() {
+        assert!(
+            !requests.is_empty(),
+            "the audit log shows the tenant's operator"
+        );
+        // Discovery (whether PodMonitors are served) names no resource.
+        let outside: Vec<_> = requests
+            .iter()
+            .filter(|r| r.namespace != ns && r.resource != "nodes" && !r.resource.is_empty())
+            .collect();
+        assert!(outside.is_empty(), "requests outside {ns}: {outside:?}");
+        let refused: Vec<_> = requests.iter().filter(|r| r.code == 403).collect();
+        assert!(refused.is_empty(), "refused: {refused:?}");
+        eprintln!(
+            "ok: a namespaced install reconciles {ns} with Roles only: {} requests, all in {ns} or node metadata, none refused",
+            requests.len()
+        );
+    } else {
+        eprintln!(
+            "ok: a namespaced install reconciles {ns} with Roles only (no audit log to count its requests)"
+        );
+    }
+    tenant.terminate();
+}
+
+/// `bookstore-view` and `bookstore-edit` aggregate into the built-in roles: a RoleBinding to
+/// `view` or `edit` is all a tenant needs.
+async fn tenants_manage_bookstores_through_the_built_in_roles(env: &Env) {
+    let ns = env.namespace("rbac").await;
+    for (user, role) in [("alice", "edit"), ("bob", "view")] {
+        env.cluster.kubectl(&[
+            "-n",
+            &ns,
+            "create",
+            "rolebinding",
+            user,
+            &format!("--clusterrole={role}"),
+            &format!("--user={user}"),
+        ]);
+    }
+    let can = |user: &str, verb: &str| {
+        let output = std::process::Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&env.cluster.admin_kubeconfig)
+            .args([
+                "-n",
+                &ns,
+                "auth",
+                "can-i",
+                verb,
+                "bookstores.bookstore.dev",
+                "--as",
+                user,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    };
+    // Aggregation is the controller manager's work: it fills the built-in roles shortly after.
+    eventually(
+        "the built-in roles to include Bookstores",
+        TIMEOUT,
+        || async { (can("alice", "create") == "yes" && can("bob", "list") == "yes").then_some(()) },
+    )
+    .await;
+    assert_eq!(can("alice", "delete"), "yes");
+    assert_eq!(can("bob", "create"), "no", "view reads only");
+    assert_eq!(can("carol", "list"), "no", "nothing without a binding");
+    eprintln!("ok: edit manages Bookstores, view reads them, through aggregation");
+}
+
+/// `spec.monitoring.podMonitor`: a PodMonitor for the pods while enabled, gone once disabled.
+async fn a_pod_monitor_follows_the_bookstore(env: &Env) {
+    use bookstore_operator::children::PodMonitor;
+    let ns = env.namespace("monitor").await;
+    env.password(&ns, "pw").await;
+    let mut spec = rds("ClusterIP");
+    spec["monitoring"] = json!({"podMonitor": {"enabled": true, "interval": "30s",
+                                               "labels": {"release": "prometheus"}}});
+    let shop = env.apply(&ns, "shop", spec.clone()).await;
+    let monitor: PodMonitor = env.child(&ns, "shop", |_| true).await;
+    assert_eq!(monitor.labels()["release"], "prometheus");
+    assert_eq!(monitor.owner_references()[0].uid, shop.uid().unwrap());
+    let endpoints: Vec<_> = monitor
+        .spec
+        .pod_metrics_endpoints
+        .iter()
+        .map(|e| (e.port.as_str(), e.interval.as_deref()))
+        .collect();
+    assert_eq!(
+        endpoints,
+        [("metrics", Some("30s")), ("node-metrics", Some("30s"))]
+    );
+    spec["monitoring"]["podMonitor"]["enabled"] = json!(false);
+    env.apply(&ns, "shop", spec).await;
+    env.absent::<PodMonitor>(&ns, "shop").await;
+    eprintln!("ok: a PodMonitor is made for the pods while asked for, and removed after");
 }

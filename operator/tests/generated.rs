@@ -19,57 +19,127 @@ fn the_committed_crd_is_the_generated_one() {
 
 #[test]
 fn the_committed_rbac_is_the_generated_one() {
-    let committed = include_str!("../../deploy/operator/rbac/roles.yaml");
-    assert!(
-        bookstore_operator::rbac::manifests().unwrap() == committed,
-        "deploy/operator/rbac/roles.yaml is stale: run \
-         `cargo run -p bookstore-operator -- rbac > deploy/operator/rbac/roles.yaml`"
-    );
+    use bookstore_operator::rbac::{Install, manifests};
+    for (install, committed, command) in [
+        (
+            Install::Cluster,
+            include_str!("../../deploy/operator/rbac/roles.yaml"),
+            "rbac > deploy/operator/rbac/roles.yaml",
+        ),
+        (
+            Install::Namespaced,
+            include_str!("../../deploy/operator-namespaced/roles.yaml"),
+            "rbac --namespaced > deploy/operator-namespaced/roles.yaml",
+        ),
+    ] {
+        assert!(
+            manifests(install).unwrap() == committed,
+            "stale RBAC: run `cargo run -p bookstore-operator -- {command}`"
+        );
+    }
 }
 
-#[test]
-fn the_rbac_grants_what_the_code_uses_and_nothing_cluster_wide_on_leases() {
-    let role = serde_json::to_value(bookstore_operator::rbac::cluster_role()).unwrap();
-    let grants: Vec<String> = role["rules"]
+/// `group/resource: verbs` for each rule of a role.
+fn grants(role: &Value) -> Vec<String> {
+    role["rules"]
         .as_array()
         .unwrap()
         .iter()
         .map(|rule| {
-            format!(
-                "{}/{}: {}",
-                rule["apiGroups"][0].as_str().unwrap(),
-                rule["resources"][0].as_str().unwrap(),
-                rule["verbs"]
+            let list = |key: &str| {
+                rule[key]
                     .as_array()
                     .unwrap()
                     .iter()
                     .map(|v| v.as_str().unwrap())
                     .collect::<Vec<_>>()
                     .join(",")
+            };
+            format!(
+                "{}/{}: {}",
+                list("apiGroups"),
+                list("resources"),
+                list("verbs")
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_rbac_grants_what_the_code_uses_and_never_writes_a_secret() {
+    use bookstore_operator::rbac;
+    let role = serde_json::to_value(rbac::cluster_role()).unwrap();
+    let namespaced = [
+        "bookstore.dev/bookstores: get,list,watch",
+        "bookstore.dev/bookstores/status: get,patch",
+        "bookstore.dev/bookstores/finalizers: update",
+        "apps/deployments: get,list,watch,create,patch",
+        "/services: get,list,watch,create,patch",
+        "autoscaling/horizontalpodautoscalers: get,list,watch,create,patch,delete",
+        "policy/poddisruptionbudgets: get,list,watch,create,patch,delete",
+        "/secrets: get,list,watch",
+        "monitoring.coreos.com/podmonitors: get,list,watch,create,patch,delete",
+        "/pods: get,list,watch",
+        "events.k8s.io/events: create,patch",
+    ];
+    let mut cluster = namespaced.to_vec();
+    cluster.push("/nodes: list,watch");
+    assert_eq!(grants(&role), cluster);
+    assert!(!role.to_string().contains('*'), "no wildcards");
     assert_eq!(
-        grants,
+        grants(&serde_json::to_value(rbac::namespaced_role()).unwrap()),
+        namespaced,
+        "the namespaced install's Role: the same, without the nodes"
+    );
+    assert_eq!(
+        grants(&serde_json::to_value(rbac::nodes_role()).unwrap()),
+        ["/nodes: list,watch"]
+    );
+    let lease = serde_json::to_value(rbac::lease_role()).unwrap();
+    assert_eq!(
+        grants(&lease),
+        ["coordination.k8s.io/leases: get,create,update"]
+    );
+}
+
+#[test]
+fn tenants_get_bookstores_through_the_built_in_roles() {
+    let [view, edit] = bookstore_operator::rbac::aggregated_roles()
+        .map(|role| serde_json::to_value(role).unwrap());
+    let labels = |role: &Value| {
+        let mut keys: Vec<String> = role["metadata"]["labels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(view["metadata"]["name"], "bookstore-view");
+    assert_eq!(
+        labels(&view),
         [
-            "bookstore.dev/bookstores: get,list,watch",
-            "bookstore.dev/bookstores/status: get,patch",
-            "bookstore.dev/bookstores/finalizers: update",
-            "apps/deployments: get,list,watch,create,patch",
-            "/services: get,list,watch,create,patch",
-            "autoscaling/horizontalpodautoscalers: get,list,watch,create,patch,delete",
-            "policy/poddisruptionbudgets: get,list,watch,create,patch,delete",
-            "/secrets: get,list,watch,create,patch,delete",
-            "/pods: get,list,watch",
-            "/nodes: list,watch",
-            "events.k8s.io/events: create,patch",
+            "rbac.authorization.k8s.io/aggregate-to-admin=true",
+            "rbac.authorization.k8s.io/aggregate-to-edit=true",
+            "rbac.authorization.k8s.io/aggregate-to-view=true",
         ]
     );
-    assert!(!role.to_string().contains('*'), "no wildcards");
-    let lease = serde_json::to_value(bookstore_operator::rbac::lease_role()).unwrap();
     assert_eq!(
-        lease["rules"][0]["resources"],
-        serde_json::json!(["leases"])
+        grants(&view),
+        ["bookstore.dev/bookstores,bookstores/status: get,list,watch"]
+    );
+    assert_eq!(edit["metadata"]["name"], "bookstore-edit");
+    assert_eq!(
+        labels(&edit),
+        [
+            "rbac.authorization.k8s.io/aggregate-to-admin=true",
+            "rbac.authorization.k8s.io/aggregate-to-edit=true",
+        ]
+    );
+    assert_eq!(
+        grants(&edit),
+        ["bookstore.dev/bookstores: create,update,patch,delete,deletecollection"]
     );
 }
 

@@ -152,6 +152,8 @@ impl Platform {
         let admin = cluster.admin().await;
         let install = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/install.yaml");
         cluster.kubectl(&["apply", "--server-side", "-f", install]);
+        // Its roll key (README step 1), before the rollout below starts the pods that read it.
+        cluster.create_roll_key();
         // A documented setting: problems that are normal for a while after creation (an
         // autoscaler without metrics, as on this cluster; a load balancer without an address)
         // are reported after 20 s instead of 5 minutes.
@@ -584,7 +586,8 @@ impl Shop {
             secrets
                 .create(
                     &PostParams::default(),
-                    &serde_json::from_value(json!({"metadata": {"name": name},
+                    &serde_json::from_value(json!({
+                        "metadata": {"name": name, "labels": {"bookstore.dev/watch": "true"}},
                         "stringData": {key: value}}))
                     .unwrap(),
                 )
@@ -784,7 +787,8 @@ async fn set_secret(platform: &Platform, namespace: &str, name: &str, key: &str,
             name,
             &PatchParams::apply(ADMIN).force(),
             &Patch::Apply(json!({"apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": name}, "stringData": {key: value}})),
+                "metadata": {"name": name, "labels": {"bookstore.dev/watch": "true"}},
+                "stringData": {key: value}})),
         )
         .await
         .unwrap();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bookstore_operator::cache::Caches;
-use bookstore_operator::children::{self, Inputs, SecretValue};
+use bookstore_operator::children::{self, Inputs, RollKey, SecretValue};
 use bookstore_operator::crd::Bookstore;
 use bookstore_operator::metrics::Metrics;
 use bookstore_operator::reconcile::{Context, error_policy, reconcile};
@@ -100,38 +100,40 @@ fn applied(path: &str) -> Expect {
 }
 
 const PASSWORD_PATH: &str = "/api/v1/namespaces/books/secrets/db-password";
-const SECRET_PATH: &str = "/api/v1/namespaces/books/secrets/shop-db";
 const DEPLOYMENT_PATH: &str = "/apis/apps/v1/namespaces/books/deployments/shop";
 const SERVICE_PATH: &str = "/api/v1/namespaces/books/services/shop";
 const HPA_PATH: &str = "/apis/autoscaling/v2/namespaces/books/horizontalpodautoscalers/shop";
 const BUDGET_PATH: &str = "/apis/policy/v1/namespaces/books/poddisruptionbudgets/shop";
 const STATUS_PATH: &str = "/apis/bookstore.dev/v1alpha1/namespaces/books/bookstores/shop/status";
 const EVENTS_PATH: &str = "/apis/events.k8s.io/v1/namespaces/books/events";
-
-fn reads_password() -> Expect {
-    expect(Method::GET, PASSWORD_PATH, |_| {
-        // "s3cret" in base64.
-        (
-            StatusCode::OK,
-            json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "db-password", "namespace": NS, "resourceVersion": "7"},
-                   "data": {"password": "czNjcmV0"}}),
-        )
-    })
-}
-
 const TOKEN_PATH: &str = "/api/v1/namespaces/books/secrets/writers";
 
-/// Reads the write-token Secret, which holds `tokens`.
-fn reads_tokens(tokens: &'static str) -> Expect {
-    expect(Method::GET, TOKEN_PATH, move |_| {
-        (
-            StatusCode::OK,
-            json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "writers", "namespace": NS, "resourceVersion": "7"},
-                   "stringData": {"tokens": tokens}}),
-        )
-    })
+/// A Secret labelled `bookstore.dev/watch=true`, as the Secret watch caches it.
+fn watched_secret(name: &str, key: &str, value: &str) -> Secret {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": NS, "resourceVersion": "7",
+                     "labels": {"bookstore.dev/watch": "true"}},
+        "stringData": {key: value},
+    }))
+    .unwrap()
+}
+
+/// A Deployment named like the Bookstore's, made by someone else (no owner, no operator label).
+fn someone_elses_deployment() -> Deployment {
+    serde_json::from_value(json!({
+        "metadata": {"name": "shop", "namespace": NS, "uid": "theirs", "resourceVersion": "3"},
+    }))
+    .unwrap()
+}
+
+/// The password Secret, holding `s3cret`.
+fn password_secret() -> Secret {
+    watched_secret("db-password", "password", "s3cret")
+}
+
+/// The operator's roll key in these tests.
+fn roll_key() -> RollKey {
+    RollKey::new(b"reconcile-test-roll-key-0123456789").unwrap()
 }
 
 fn with_write_token(mut spec: Value) -> Value {
@@ -242,12 +244,12 @@ struct World {
     services: Vec<Service>,
     autoscalers: Vec<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler>,
     disruption_budgets: Vec<k8s_openapi::api::policy::v1::PodDisruptionBudget>,
+    /// The Secrets labelled for the operator's watch.
     secrets: Vec<Secret>,
-    /// Names of the Secrets without the managed-by label (the metadata cache), at
-    /// resourceVersion 7.
-    secret_names: Vec<&'static str>,
     /// Deployments known only to the metadata cache (no `managed-by` label).
     unlabelled_deployments: Vec<Deployment>,
+    /// Whether the cluster serves prometheus-operator's PodMonitor.
+    pod_monitors_served: bool,
 }
 
 fn listed<K>(objects: Vec<K>) -> Store<K>
@@ -282,19 +284,6 @@ where
 
 impl World {
     fn caches(self) -> Caches {
-        let secret_names: Vec<PartialObjectMeta<Secret>> = self
-            .secret_names
-            .iter()
-            .map(|name| PartialObjectMeta::<Secret> {
-                metadata: kube::api::ObjectMeta {
-                    name: Some((*name).to_owned()),
-                    namespace: Some(NS.to_owned()),
-                    resource_version: Some("7".to_owned()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            })
-            .collect();
         Caches {
             bookstores: listed(Vec::new()),
             // The metadata caches hold what has no managed-by label: not the children.
@@ -302,7 +291,6 @@ impl World {
             service_names: listed(Vec::new()),
             autoscaler_names: listed(Vec::new()),
             disruption_budget_names: listed(Vec::new()),
-            secret_names: listed(secret_names),
             deployments: listed(self.deployments),
             services: listed(self.services),
             autoscalers: listed(self.autoscalers),
@@ -310,6 +298,9 @@ impl World {
             secrets: listed(self.secrets),
             pods: listed(Vec::new()),
             nodes: listed(Vec::new()),
+            pod_monitors: listed(Vec::new()),
+            pod_monitor_names: listed(Vec::new()),
+            pod_monitors_served: self.pod_monitors_served,
         }
     }
 }
@@ -327,6 +318,7 @@ fn context(world: World) -> (Arc<Context>, Handle) {
         recorder,
         Arc::new(Metrics::default()),
         world.caches(),
+        roll_key(),
     );
     (Arc::new(context), handle)
 }
@@ -385,7 +377,7 @@ fn converged(shop: &Bookstore) -> (World, Deployment, Service) {
 
 /// The same, built from the given Secret values.
 fn converged_with(shop: &Bookstore, inputs: &Inputs) -> (World, Deployment, Service) {
-    let children = children::desired(shop, inputs);
+    let children = children::desired(shop, &inputs.digests(&roll_key(), shop));
     let as_stored = |object: Value| stored(object);
     let mut deployment: Deployment = serde_json::from_value(scaled(deployment_with_status(
         serde_json::to_value(&children.deployment).unwrap(),
@@ -410,12 +402,7 @@ fn converged_with(shop: &Bookstore, inputs: &Inputs) -> (World, Deployment, Serv
             .iter()
             .map(|b| serde_json::from_value(as_stored(serde_json::to_value(b).unwrap())).unwrap())
             .collect(),
-        secrets: children
-            .secret
-            .iter()
-            .map(|s| serde_json::from_value(as_stored(serde_json::to_value(s).unwrap())).unwrap())
-            .collect(),
-        secret_names: vec!["db-password"],
+        secrets: vec![password_secret()],
         ..World::default()
     };
     (world, deployment, service)
@@ -476,31 +463,12 @@ fn failures(context: &Context, reason: &str) -> bool {
 #[tokio::test]
 async fn first_reconcile_creates_every_child_then_reports() {
     let world = World {
-        secret_names: vec!["db-password"],
+        secrets: vec![password_secret()],
         ..World::default()
     };
     let expectations = in_order(vec![
-        vec![reads_password()],
-        // No name is taken (the metadata caches say so): nothing to look up first. The Secret
-        // goes first (the pods read it when they start), then the four others at once.
-        vec![expect(Method::PATCH, SECRET_PATH, |body| {
-            assert_eq!(body["kind"], "Secret");
-            assert_eq!(
-                body["data"]["DB_PASSWORD"], "czNjcmV0",
-                "the password is copied"
-            );
-            assert_eq!(body["data"]["DB_HOST"], "ZGIucmRzLmFtYXpvbmF3cy5jb20=");
-            let owner = &body["metadata"]["ownerReferences"][0];
-            assert_eq!(
-                (
-                    &owner["uid"],
-                    &owner["controller"],
-                    &owner["blockOwnerDeletion"]
-                ),
-                (&json!("shop-uid"), &json!(true), &json!(true))
-            );
-            (StatusCode::OK, stored(body))
-        })],
+        // No name is taken (the metadata caches say so) and the password is in the cache of
+        // watched Secrets: nothing to look up first. The four children at once.
         at_once(vec![
             expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
                 assert!(
@@ -508,13 +476,28 @@ async fn first_reconcile_creates_every_child_then_reports() {
                     "the HPA owns replicas"
                 );
                 let template = &body["spec"]["template"];
+                let env = template["spec"]["containers"][0]["env"].as_array().unwrap();
+                let password = env.iter().find(|e| e["name"] == "DB_PASSWORD").unwrap();
                 assert_eq!(
-                    template["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"],
-                    "shop-db"
+                    password["valueFrom"]["secretKeyRef"],
+                    json!({"name": "db-password", "key": "password", "optional": false}),
+                    "the pods read the user's Secret"
                 );
-                assert!(
-                    template["metadata"]["annotations"]["bookstore.dev/db-secret-sha256"]
-                        .is_string()
+                let host = env.iter().find(|e| e["name"] == "DB_HOST").unwrap();
+                assert_eq!(host["value"], "db.rds.amazonaws.com");
+                let digest =
+                    &template["metadata"]["annotations"]["bookstore.dev/db-password-hmac-sha256"];
+                assert_eq!(
+                    digest.as_str(),
+                    Some(
+                        roll_key()
+                            .digest(
+                                "database password books/db-password:password",
+                                &SecretValue::new(b"s3cret".to_vec())
+                            )
+                            .as_str()
+                    ),
+                    "keyed with the operator's roll key"
                 );
                 assert!(
                     body["metadata"]["annotations"]["bookstore.dev/desired-sha256"].is_string()
@@ -548,9 +531,11 @@ async fn first_reconcile_creates_every_child_then_reports() {
             }),
         ]),
         vec![
-            // Just created: the starting count, under a manager of its own.
+            // Just created: the starting count, under a manager of its own, without a version
+            // precondition (the deployment controller's status writes would fail it).
             expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
                 assert_eq!(body["spec"], json!({"replicas": 2}));
+                assert!(body["metadata"].get("resourceVersion").is_none(), "{body}");
                 assert_eq!(body["kind"], "Deployment");
                 (StatusCode::OK, scaled(deployment_with_status(body, 1)))
             })
@@ -560,7 +545,7 @@ async fn first_reconcile_creates_every_child_then_reports() {
             event("Normal", "Applied", |note| {
                 assert_eq!(
                     note,
-                    "created Secret shop-db, created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop, created PodDisruptionBudget shop"
+                    "created Deployment shop, created Service shop, created HorizontalPodAutoscaler shop, created PodDisruptionBudget shop"
                 );
             }),
             status_write(|status| {
@@ -583,15 +568,16 @@ async fn first_reconcile_creates_every_child_then_reports() {
 }
 
 #[tokio::test]
-async fn a_converged_bookstore_costs_no_request_once_its_password_is_known() {
+async fn a_converged_bookstore_costs_no_request() {
     let shop = bookstore(rds_spec());
     let (world, deployment, service) = converged(&shop);
     let shop = settled(shop, &deployment, &service);
     let (context, handle) = context(world);
-    // The first reconcile of this process reads the password once...
-    let (result, handle) = run_with(&context, handle, shop.clone(), vec![reads_password()]).await;
+    // The password comes from the cache of watched Secrets: not even the first reconcile of this
+    // process asks for it...
+    let (result, handle) = run_with(&context, handle, shop.clone(), Vec::new()).await;
     assert!(result.is_ok(), "{result:?}");
-    // ...and a later one, with the Secret at the same version, sends nothing at all.
+    // ...and neither does a later one.
     let (quiet, _) = run_with(&context, handle, shop, Vec::new()).await;
     assert!(quiet.is_ok(), "{quiet:?}");
     let metrics = context.metrics.render().unwrap();
@@ -610,7 +596,6 @@ async fn drift_is_repaired_by_applying_only_the_drifted_child() {
     let template = &mut world.deployments[0].spec.as_mut().unwrap().template;
     template.spec.as_mut().unwrap().containers[0].image = Some("evil:latest".into());
     let expectations = vec![
-        reads_password(),
         expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
             assert_eq!(
                 body["spec"]["template"]["spec"]["containers"][0]["image"],
@@ -629,20 +614,29 @@ async fn drift_is_repaired_by_applying_only_the_drifted_child() {
 #[tokio::test]
 async fn a_missing_password_secret_is_reported_and_retried() {
     let world = World::default();
-    let expectations = in_order(vec![at_once(vec![
-        // The metadata cache knows it does not exist: no request to find out.
-        event("Warning", "DatabaseSecretNotFound", |note| {
-            assert!(note.contains("books/db-password"), "{note}");
-        }),
-        status_write(|status| {
-            let ready = condition(status, "Ready");
-            assert_eq!(
-                (&ready["status"], &ready["reason"]),
-                (&json!("False"), &json!("DatabaseSecretNotFound"))
-            );
-            assert_eq!(condition(status, "Degraded")["status"], "True");
-        }),
-    ])]);
+    let expectations = in_order(vec![
+        // Not among the watched Secrets: one look tells "missing" from "not labelled".
+        vec![expect(Method::GET, PASSWORD_PATH, |_| {
+            failure(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                r#"secrets "db-password" not found"#,
+            )
+        })],
+        at_once(vec![
+            event("Warning", "DatabaseSecretNotFound", |note| {
+                assert!(note.contains("books/db-password"), "{note}");
+            }),
+            status_write(|status| {
+                let ready = condition(status, "Ready");
+                assert_eq!(
+                    (&ready["status"], &ready["reason"]),
+                    (&json!("False"), &json!("DatabaseSecretNotFound"))
+                );
+                assert_eq!(condition(status, "Degraded")["status"], "True");
+            }),
+        ]),
+    ]);
     let shop = bookstore(rds_spec());
     let (result, context) = run(world, shop.clone(), expectations).await;
     let error = result.expect_err("the reconcile fails");
@@ -657,31 +651,61 @@ async fn a_missing_password_secret_is_reported_and_retried() {
 }
 
 #[tokio::test]
-async fn an_object_it_did_not_create_is_never_adopted() {
-    let world = World {
-        secret_names: vec!["db-password", "shop-db"],
-        ..World::default()
-    };
+async fn a_password_secret_without_the_watch_label_says_how_to_label_it() {
     let expectations = in_order(vec![
-        vec![reads_password()],
+        vec![expect(Method::GET, PASSWORD_PATH, |_| {
+            (
+                StatusCode::OK,
+                json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                       "metadata": {"name": "db-password", "namespace": NS, "resourceVersion": "7"}}),
+            )
+        })],
         at_once(vec![
-            // `shop-db` is the user's own Secret (in the metadata cache, without the operator's
-            // label or owner reference). Nothing is applied: the Deployment would read the user's Secret.
-            event("Warning", "AdoptionRefused", |note| {
-                assert!(
-                    note.starts_with("Secret books/shop-db already exists"),
-                    "{note}"
+            event("Warning", "SecretNotWatched", |note| {
+                assert_eq!(
+                    note,
+                    "Secret books/db-password (spec.database.passwordSecretRef) is not labelled bookstore.dev/watch=true, so the operator does not see it: kubectl -n books label secret db-password bookstore.dev/watch=true"
                 );
             }),
             status_write(|status| {
-                let degraded = condition(status, "Degraded");
+                let ready = condition(status, "Ready");
                 assert_eq!(
-                    (&degraded["status"], &degraded["reason"]),
-                    (&json!("True"), &json!("AdoptionRefused"))
+                    (&ready["status"], &ready["reason"]),
+                    (&json!("False"), &json!("SecretNotWatched"))
                 );
             }),
         ]),
     ]);
+    let (result, context) = run(World::default(), bookstore(rds_spec()), expectations).await;
+    assert_eq!(result.expect_err("fails").reason(), "SecretNotWatched");
+    assert!(failures(&context, "SecretNotWatched"));
+}
+
+#[tokio::test]
+async fn an_object_it_did_not_create_is_never_adopted() {
+    let theirs = someone_elses_deployment();
+    let world = World {
+        secrets: vec![password_secret()],
+        unlabelled_deployments: vec![theirs],
+        ..World::default()
+    };
+    let expectations = in_order(vec![at_once(vec![
+        // Deployment `shop` is someone else's (in the metadata cache, without the operator's
+        // label or owner reference). Nothing is applied at all.
+        event("Warning", "AdoptionRefused", |note| {
+            assert!(
+                note.starts_with("Deployment books/shop already exists"),
+                "{note}"
+            );
+        }),
+        status_write(|status| {
+            let degraded = condition(status, "Degraded");
+            assert_eq!(
+                (&degraded["status"], &degraded["reason"]),
+                (&json!("True"), &json!("AdoptionRefused"))
+            );
+        }),
+    ])]);
     let (result, context) = run(world, bookstore(rds_spec()), expectations).await;
     assert_eq!(result.expect_err("refused").reason(), "AdoptionRefused");
     assert!(failures(&context, "AdoptionRefused"));
@@ -706,7 +730,6 @@ async fn switching_autoscaling_on_keeps_the_replica_count() {
     autoscaled["replicas"] = json!(3);
     let shop = bookstore(autoscaled);
     let expectations = in_order(vec![
-        vec![reads_password()],
         at_once(vec![
             // The current count is held by the replicas manager before the main one lets go of it.
             expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
@@ -744,7 +767,6 @@ async fn switching_autoscaling_off_deletes_the_autoscaler_and_fixes_the_replicas
     spec["autoscaling"] = json!({"enabled": false});
     spec["replicas"] = json!(3);
     let expectations = in_order(vec![
-        vec![reads_password()],
         at_once(vec![
             expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
                 assert_eq!(body["spec"]["replicas"], 3);
@@ -782,7 +804,6 @@ async fn a_rejected_apply_is_degraded_with_the_api_servers_reason() {
     let shop = settled(shop, &deployment, &service);
     world.services.clear();
     let expectations = in_order(vec![
-        vec![reads_password()],
         vec![expect(Method::PATCH, SERVICE_PATH, |_| {
             failure(
                 StatusCode::FORBIDDEN,
@@ -834,9 +855,15 @@ async fn demo_mode_runs_one_pod_on_sqlite_without_secret_or_autoscaler() {
 #[tokio::test]
 async fn a_lasting_failure_is_reported_once_and_forgotten_with_its_bookstore() {
     let shop = bookstore(rds_spec());
-    let (context, handle) = context(World::default());
+    // Someone else's Deployment holds the name: refused on every reconcile, from the caches alone.
+    let theirs = someone_elses_deployment();
+    let (context, handle) = context(World {
+        secrets: vec![password_secret()],
+        unlabelled_deployments: vec![theirs],
+        ..World::default()
+    });
     let reported = in_order(vec![at_once(vec![
-        event("Warning", "DatabaseSecretNotFound", |_| {}),
+        event("Warning", "AdoptionRefused", |_| {}),
         status_write(|_| {}),
     ])]);
     let (first, handle) = run_with(&context, handle, shop.clone(), reported).await;
@@ -873,7 +900,6 @@ async fn a_child_that_lost_its_label_is_applied_again_not_refused() {
     // Someone removed the managed-by label: only the metadata cache still sees it, as ours.
     world.unlabelled_deployments = std::mem::take(&mut world.deployments);
     let expectations = vec![
-        reads_password(),
         expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
             assert_eq!(
                 body["metadata"]["labels"]["app.kubernetes.io/managed-by"],
@@ -897,7 +923,12 @@ async fn new_write_tokens_roll_the_pods_and_are_never_copied() {
         write_token: Some(SecretValue::new(b"first-writer-token-0123".to_vec())),
     };
     let (mut world, deployment, service) = converged_with(&shop, &before);
-    world.secret_names.push("writers");
+    // The Secret now holds another token.
+    world.secrets.push(watched_secret(
+        "writers",
+        "tokens",
+        "second-writer-token-0123\n",
+    ));
     let shop = settled(shop, &deployment, &service);
     let old_digest = deployment
         .spec
@@ -909,15 +940,13 @@ async fn new_write_tokens_roll_the_pods_and_are_never_copied() {
         .unwrap()
         .annotations
         .as_ref()
-        .unwrap()["bookstore.dev/write-token-sha256"]
+        .unwrap()["bookstore.dev/write-tokens-hmac-sha256"]
         .clone();
-    // The Secret now holds another token: the Deployment, and only it, is applied again.
+    // The Deployment, and only it, is applied again.
     let expectations = in_order(vec![
-        vec![reads_password()],
-        vec![reads_tokens("second-writer-token-0123\n")],
         vec![expect(Method::PATCH, DEPLOYMENT_PATH, move |body| {
             let pod = &body["spec"]["template"];
-            let digest = &pod["metadata"]["annotations"]["bookstore.dev/write-token-sha256"];
+            let digest = &pod["metadata"]["annotations"]["bookstore.dev/write-tokens-hmac-sha256"];
             assert!(
                 digest.is_string() && *digest != json!(old_digest),
                 "the pods roll"
@@ -950,11 +979,17 @@ async fn new_write_tokens_roll_the_pods_and_are_never_copied() {
 #[tokio::test]
 async fn a_missing_write_token_secret_is_reported_like_a_missing_password() {
     let world = World {
-        secret_names: vec!["db-password"],
+        secrets: vec![password_secret()],
         ..World::default()
     };
     let expectations = in_order(vec![
-        vec![reads_password()],
+        vec![expect(Method::GET, TOKEN_PATH, |_| {
+            failure(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                r#"secrets "writers" not found"#,
+            )
+        })],
         at_once(vec![
             event("Warning", "WriteTokenSecretNotFound", |note| {
                 assert_eq!(
@@ -984,23 +1019,22 @@ async fn a_missing_write_token_secret_is_reported_like_a_missing_password() {
 #[tokio::test]
 async fn a_token_too_short_for_the_api_is_refused_before_any_pod_rolls() {
     let world = World {
-        secret_names: vec!["db-password", "writers"],
+        secrets: vec![
+            password_secret(),
+            watched_secret("writers", "tokens", "hunter2\n"),
+        ],
         ..World::default()
     };
-    let expectations = in_order(vec![
-        vec![reads_password()],
-        vec![reads_tokens("hunter2\n")],
-        at_once(vec![
-            event("Warning", "WriteTokenInvalid", |note| {
-                assert!(note.contains("at least 16 characters"), "{note}");
-                assert!(!note.contains("hunter2"), "{note}");
-            }),
-            status_write(|status| {
-                assert_eq!(condition(status, "Ready")["reason"], "WriteTokenInvalid");
-                assert!(!status.to_string().contains("hunter2"));
-            }),
-        ]),
-    ]);
+    let expectations = in_order(vec![at_once(vec![
+        event("Warning", "WriteTokenInvalid", |note| {
+            assert!(note.contains("at least 16 characters"), "{note}");
+            assert!(!note.contains("hunter2"), "{note}");
+        }),
+        status_write(|status| {
+            assert_eq!(condition(status, "Ready")["reason"], "WriteTokenInvalid");
+            assert!(!status.to_string().contains("hunter2"));
+        }),
+    ])]);
     let (result, _) = run(world, bookstore(with_write_token(rds_spec())), expectations).await;
     assert_eq!(result.expect_err("fails").reason(), "WriteTokenInvalid");
 }
@@ -1017,10 +1051,11 @@ async fn a_starting_count_that_never_arrived_is_given_on_the_next_reconcile() {
     world.deployments = vec![deployment.clone()];
     let shop = settled(shop, &deployment, &service);
     let expectations = in_order(vec![
-        vec![reads_password()],
         vec![
             expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
                 assert_eq!(body["spec"], json!({"replicas": 2}));
+                // Decided on the cache: refused if the autoscaler scaled since.
+                assert!(body["metadata"]["resourceVersion"].is_string(), "{body}");
                 (StatusCode::OK, scaled(deployment_with_status(body, 2)))
             })
             .by(REPLICAS_MANAGER),
@@ -1034,44 +1069,29 @@ async fn a_starting_count_that_never_arrived_is_given_on_the_next_reconcile() {
 }
 
 #[tokio::test]
-async fn a_failed_secret_write_leaves_the_deployment_alone_until_it_succeeds() {
+async fn a_new_password_rolls_the_pods_and_is_never_copied() {
     let shop = bookstore(rds_spec());
-    let (world, deployment, service) = converged(&shop);
+    let (mut world, deployment, service) = converged(&shop);
     let shop = settled(shop, &deployment, &service);
-    // A new password ("n3w" in base64): the Secret and the pods' digest change.
-    let expectations = in_order(vec![
-        vec![expect(Method::GET, PASSWORD_PATH, |_| {
-            (
-                StatusCode::OK,
-                json!({"apiVersion": "v1", "kind": "Secret",
-                       "metadata": {"name": "db-password", "namespace": NS, "resourceVersion": "8"},
-                       "data": {"password": "bjN3"}}),
-            )
-        })],
-        vec![expect(Method::PATCH, SECRET_PATH, |body| {
-            assert_eq!(body["data"]["DB_PASSWORD"], "bjN3");
-            failure(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                "etcdserver: request timed out",
-            )
-        })],
-        // No Deployment apply: its new pods would start on the old password, and nothing
-        // would roll them again once the Secret is written.
-        at_once(vec![
-            event("Warning", "KubernetesApiError", |note| {
-                assert!(note.contains("Secret books/shop-db"), "{note}")
-            }),
-            status_write(|status| {
-                assert_eq!(
-                    condition(status, "Degraded")["reason"],
-                    "KubernetesApiError"
-                );
-            }),
-        ]),
-    ]);
+    // The watch brought the Secret's new version: the pods' digest changes, nothing else.
+    world.secrets = vec![watched_secret("db-password", "password", "n3w-password")];
+    let expectations = vec![
+        expect(Method::PATCH, DEPLOYMENT_PATH, |body| {
+            let digest = &body["spec"]["template"]["metadata"]["annotations"]["bookstore.dev/db-password-hmac-sha256"];
+            let expected = roll_key().digest(
+                "database password books/db-password:password",
+                &SecretValue::new(b"n3w-password".to_vec()),
+            );
+            assert_eq!(digest.as_str(), Some(expected.as_str()), "the pods roll");
+            assert!(!body.to_string().contains("n3w-password"), "never copied");
+            (StatusCode::OK, scaled(deployment_with_status(body, 2)))
+        }),
+        event("Normal", "Applied", |note| {
+            assert_eq!(note, "updated Deployment shop")
+        }),
+    ];
     let (result, _) = run(world, shop, expectations).await;
-    assert!(result.is_err(), "retried: {result:?}");
+    assert!(result.is_ok(), "{result:?}");
 }
 
 #[tokio::test]
@@ -1086,26 +1106,23 @@ async fn pods_that_cannot_reach_their_database_make_it_the_reason_until_it_retur
     context
         .database_reports
         .record(key.clone(), DatabaseReport::Unreachable);
-    let outage = in_order(vec![
-        vec![reads_password()],
-        at_once(vec![
-            event("Warning", "DatabaseUnreachable", |note| {
-                assert!(note.contains("db.rds.amazonaws.com:3306"), "{note}");
-            }),
-            status_write(|status| {
-                let ready = condition(status, "Ready");
-                assert_eq!(
-                    (&ready["status"], &ready["reason"]),
-                    (&json!("False"), &json!("DatabaseUnreachable"))
-                );
-                assert_eq!(condition(status, "Degraded")["status"], "True");
-                assert_eq!(
-                    status["readyReplicas"], 2,
-                    "the pods stay ready: they answer 503"
-                );
-            }),
-        ]),
-    ]);
+    let outage = in_order(vec![at_once(vec![
+        event("Warning", "DatabaseUnreachable", |note| {
+            assert!(note.contains("db.rds.amazonaws.com:3306"), "{note}");
+        }),
+        status_write(|status| {
+            let ready = condition(status, "Ready");
+            assert_eq!(
+                (&ready["status"], &ready["reason"]),
+                (&json!("False"), &json!("DatabaseUnreachable"))
+            );
+            assert_eq!(condition(status, "Degraded")["status"], "True");
+            assert_eq!(
+                status["readyReplicas"], 2,
+                "the pods stay ready: they answer 503"
+            );
+        }),
+    ])]);
     let (result, handle) = run_with(&context, handle, shop.clone(), outage).await;
     assert!(result.is_ok(), "not an error of the operator's: {result:?}");
 
@@ -1127,4 +1144,62 @@ async fn pods_that_cannot_reach_their_database_make_it_the_reason_until_it_retur
     ])];
     let (result, _) = run_with(&context, handle, shop, in_order(recovery)).await;
     assert!(result.is_ok(), "{result:?}");
+}
+
+const POD_MONITOR_PATH: &str = "/apis/monitoring.coreos.com/v1/namespaces/books/podmonitors/shop";
+
+fn with_pod_monitor(mut spec: Value) -> Value {
+    spec["monitoring"] =
+        json!({"podMonitor": {"enabled": true, "labels": {"release": "prometheus"}}});
+    spec
+}
+
+#[tokio::test]
+async fn a_pod_monitor_is_applied_where_the_cluster_serves_them() {
+    let shop = bookstore(with_pod_monitor(rds_spec()));
+    let (mut world, deployment, service) = converged(&shop);
+    world.pod_monitors_served = true;
+    let shop = settled(shop, &deployment, &service);
+    let expectations = vec![
+        expect(Method::PATCH, POD_MONITOR_PATH, |body| {
+            assert_eq!(body["apiVersion"], "monitoring.coreos.com/v1");
+            assert_eq!(body["metadata"]["labels"]["release"], "prometheus");
+            assert_eq!(body["metadata"]["ownerReferences"][0]["uid"], "shop-uid");
+            assert_eq!(
+                body["spec"]["podMetricsEndpoints"][0],
+                json!({"port": "metrics", "path": "/metrics"})
+            );
+            (StatusCode::OK, stored(body))
+        }),
+        event("Normal", "Applied", |note| {
+            assert_eq!(note, "created PodMonitor shop")
+        }),
+    ];
+    let (result, _) = run(world, shop, expectations).await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_pod_monitor_where_none_can_be_made_is_reported_and_nothing_applied() {
+    let shop = bookstore(with_pod_monitor(rds_spec()));
+    let world = World {
+        secrets: vec![password_secret()],
+        ..World::default()
+    };
+    let expectations = in_order(vec![at_once(vec![
+        event("Warning", "PodMonitorUnavailable", |note| {
+            assert!(
+                note.contains("install prometheus-operator's CRDs"),
+                "{note}"
+            );
+        }),
+        status_write(|status| {
+            assert_eq!(
+                condition(status, "Degraded")["reason"],
+                "PodMonitorUnavailable"
+            );
+        }),
+    ])]);
+    let (result, _) = run(world, shop, expectations).await;
+    assert_eq!(result.expect_err("fails").reason(), "PodMonitorUnavailable");
 }

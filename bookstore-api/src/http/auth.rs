@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{ApiError, AppState};
-use crate::config::{MIN_TOKEN_LEN, WriteTokens};
+use crate::config::WriteTokens;
 
 type TokenDigest = [u8; 32];
 
@@ -88,16 +88,8 @@ impl TokenFile {
         }
         let text =
             fs::read_to_string(&self.path).map_err(|error| self.unavailable(&error.to_string()))?;
-        let tokens: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect();
-        if tokens.is_empty() || tokens.iter().any(|t| t.chars().count() < MIN_TOKEN_LEN) {
-            return Err(self.unavailable(&format!(
-                "it must hold one token per line, each at least {MIN_TOKEN_LEN} characters"
-            )));
-        }
+        let tokens = bookstore_contract::parse_write_tokens(&text)
+            .map_err(|unusable| self.unavailable(&unusable.to_string()))?;
         let digests: Vec<TokenDigest> = tokens.iter().map(|t| digest(t.as_bytes())).collect();
         let admitted = check(&digests);
         tracing::info!(path = %self.path.display(), tokens = digests.len(), "write tokens loaded");

@@ -12,6 +12,7 @@ mod observe;
 mod openapi;
 mod page;
 
+use bookstore_contract::{HEALTHZ_PATH, METRICS_PATH, READYZ_PATH};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -209,9 +210,9 @@ fn public_routes(config: &mut web::ServiceConfig) {
 
 fn operations_routes(config: &mut web::ServiceConfig) {
     config
-        .service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
-        .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
-        .service(resource("/metrics", "GET").route(web::get().to(metrics::metrics)));
+        .service(resource(HEALTHZ_PATH, "GET").route(web::get().to(health::healthz)))
+        .service(resource(READYZ_PATH, "GET").route(web::get().to(health::readyz)))
+        .service(resource(METRICS_PATH, "GET").route(web::get().to(metrics::metrics)));
 }
 
 /// A resource that answers 405 with `Allow` for methods it has no route for.

@@ -6,36 +6,40 @@ use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvFromSource, EnvVar,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
     HTTPGetAction, KeyToPath, Lifecycle, LifecycleHandler, PodSecurityContext, PodSpec,
-    PodTemplateSpec, Probe, SeccompProfile, Secret, SecretEnvSource, SecretVolumeSource,
-    SecurityContext, SleepAction, TopologySpreadConstraint, Volume, VolumeMount,
+    PodTemplateSpec, Probe, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    SleepAction, TopologySpreadConstraint, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::ResourceExt;
 
-use super::SecretValue;
-use crate::crd::{Bookstore, NodeExporter, SecretKeyRef};
+use bookstore_contract::{self as contract, env};
+
+use crate::crd::{Bookstore, DatabaseSpec, NodeExporter, SecretKeyRef};
 
 /// The API's container in the pod (the autoscaler measures its CPU alone).
 pub const API_CONTAINER: &str = "api";
-/// The port bookstore-api listens on.
-pub const API_PORT: i32 = 8080;
+/// The port bookstore-api listens on (as Kubernetes types it).
+pub const API_PORT: i32 = contract::API_PORT as i32;
 /// Its probes and metrics (`METRICS_ADDR`): apart from the API, so that the Service, which
 /// publishes `API_PORT` only, does not put them on the load balancer.
-pub const API_METRICS_PORT: i32 = 8081;
+pub const API_METRICS_PORT: i32 = contract::API_METRICS_PORT as i32;
 /// A terminating pod keeps serving this long before it is told to stop: the time the endpoint
 /// controller and every node's kube-proxy take to send new connections elsewhere.
 const PRE_STOP_SECONDS: i64 = 5;
-/// Pod-template annotation with a digest of the DB Secret: a new password rolls the pods.
-pub const DB_SECRET_HASH_ANNOTATION: &str = "bookstore.dev/db-secret-sha256";
-/// Pod-template annotation with a digest of the write tokens: new tokens roll the pods (which
-/// also re-read the mounted file on their own).
-pub const WRITE_TOKEN_HASH_ANNOTATION: &str = "bookstore.dev/write-token-sha256";
+/// Pod-template annotation with the keyed digest of the database password: a new password rolls
+/// the pods (environment variables are read once, at start).
+pub const DB_PASSWORD_DIGEST_ANNOTATION: &str = "bookstore.dev/db-password-hmac-sha256";
+/// Pod-template annotation with the keyed digest of the write tokens: new tokens roll the pods
+/// (which also re-read the mounted file on their own).
+pub const WRITE_TOKENS_DIGEST_ANNOTATION: &str = "bookstore.dev/write-tokens-hmac-sha256";
 /// Where the API reads its write tokens: the referenced key of the token Secret, mounted.
 pub const WRITE_TOKEN_FILE: &str = "/etc/bookstore/auth/write-tokens";
-const METRICS_PORT_NAME: &str = "metrics";
+/// The names of the pods' metrics ports (the PodMonitor scrapes them by name).
+pub(super) const METRICS_PORT_NAME: &str = "metrics";
+pub(super) const NODE_METRICS_PORT_NAME: &str = "node-metrics";
 const WRITE_TOKEN_VOLUME: &str = "write-tokens";
 const WRITE_TOKEN_DIR: &str = "/etc/bookstore/auth";
 const WRITE_TOKEN_FILE_NAME: &str = "write-tokens";
@@ -44,23 +48,32 @@ const RUN_AS_USER: i64 = 65532;
 const DATA_VOLUME: &str = "data";
 const DATA_DIR: &str = "/data";
 
-/// The reference to the write tokens' Secret key, and the tokens read from it.
-pub type WriteToken<'a> = (&'a SecretKeyRef, &'a SecretValue);
+/// A key of the user's Secret that the pods read, and the keyed digest of its value (`None` in
+/// `render`, which has no cluster to read it from).
+#[derive(Debug, Clone)]
+pub struct Referenced<'a> {
+    pub reference: &'a SecretKeyRef,
+    pub digest: Option<String>,
+}
 
+/// `password`: the database password's reference (the pods read the user's Secret themselves),
+/// with an external database; `write_tokens`: the write tokens', with
+/// `spec.auth.writeTokenSecretRef`.
 pub fn deployment(
     bookstore: &Bookstore,
-    db_secret: Option<&Secret>,
-    write_token: Option<WriteToken<'_>>,
+    password: Option<Referenced<'_>>,
+    write_tokens: Option<Referenced<'_>>,
 ) -> Deployment {
     let spec = &bookstore.spec;
-    let mut containers = vec![api_container(bookstore, db_secret, write_token.is_some())];
+    let database = bookstore.database();
+    let mut containers = vec![api_container(bookstore, database, write_tokens.is_some())];
     if spec.monitoring.node_exporter.enabled {
         containers.push(node_exporter_container(&spec.monitoring.node_exporter));
     }
     let mut volumes = Vec::new();
     // Without an external database the API writes SQLite to a scratch volume: the root file
     // system stays read-only.
-    if db_secret.is_none() {
+    if database.is_none() {
         volumes.push(Volume {
             name: DATA_VOLUME.to_owned(),
             empty_dir: Some(EmptyDirVolumeSource::default()),
@@ -69,7 +82,7 @@ pub fn deployment(
     }
     // The user's Secret itself, mounted (not copied): the kubelet refreshes the file when the
     // Secret changes, and the API re-reads it.
-    if let Some((reference, _)) = write_token {
+    if let Some(Referenced { reference, .. }) = &write_tokens {
         volumes.push(Volume {
             name: WRITE_TOKEN_VOLUME.to_owned(),
             secret: Some(SecretVolumeSource {
@@ -113,7 +126,7 @@ pub fn deployment(
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(super::labels(bookstore)),
-                    annotations: Some(pod_annotations(bookstore, db_secret, write_token)),
+                    annotations: Some(pod_annotations(bookstore, password, write_tokens)),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
@@ -244,18 +257,23 @@ fn replicas_only(bookstore: &Bookstore, current: &Deployment, count: i32) -> ser
 
 fn api_container(
     bookstore: &Bookstore,
-    db_secret: Option<&Secret>,
+    database: Option<&DatabaseSpec>,
     write_token: bool,
 ) -> Container {
     let spec = &bookstore.spec;
     let mut env = vec![
-        env_var("BIND_ADDR", &format!("0.0.0.0:{API_PORT}")),
-        env_var("METRICS_ADDR", &format!("0.0.0.0:{API_METRICS_PORT}")),
-        env_var("LOG_FORMAT", "json"),
+        env_var(env::BIND_ADDR, &format!("0.0.0.0:{API_PORT}")),
+        env_var(env::METRICS_ADDR, &format!("0.0.0.0:{API_METRICS_PORT}")),
+        env_var(env::LOG_FORMAT, "json"),
     ];
     let mut mounts = Vec::new();
-    if db_secret.is_none() {
-        env.push(env_var("SQLITE_PATH", &format!("{DATA_DIR}/bookstore.db")));
+    if let Some(database) = database {
+        env.extend(database_env(database));
+    } else {
+        env.push(env_var(
+            env::SQLITE_PATH,
+            &format!("{DATA_DIR}/bookstore.db"),
+        ));
         mounts.push(VolumeMount {
             name: DATA_VOLUME.to_owned(),
             mount_path: DATA_DIR.to_owned(),
@@ -263,7 +281,7 @@ fn api_container(
         });
     }
     if write_token {
-        env.push(env_var("API_WRITE_TOKENS_FILE", WRITE_TOKEN_FILE));
+        env.push(env_var(env::API_WRITE_TOKENS_FILE, WRITE_TOKEN_FILE));
         mounts.push(VolumeMount {
             name: WRITE_TOKEN_VOLUME.to_owned(),
             mount_path: WRITE_TOKEN_DIR.to_owned(),
@@ -273,8 +291,8 @@ fn api_container(
     }
     if let Some(limit) = &spec.rate_limit {
         for (name, value) in [
-            ("RATE_LIMIT_WRITES_PER_MINUTE", limit.writes_per_minute),
-            ("RATE_LIMIT_READS_PER_MINUTE", limit.reads_per_minute),
+            (env::RATE_LIMIT_WRITES_PER_MINUTE, limit.writes_per_minute),
+            (env::RATE_LIMIT_READS_PER_MINUTE, limit.reads_per_minute),
         ] {
             if let Some(value) = value {
                 env.push(env_var(name, &value.to_string()));
@@ -314,18 +332,9 @@ fn api_container(
             },
         ]),
         env: Some(merge_env(env, &spec.env)),
-        env_from: db_secret.map(|secret| {
-            vec![EnvFromSource {
-                secret_ref: Some(SecretEnvSource {
-                    name: secret.metadata.name.clone().unwrap_or_default(),
-                    optional: Some(false),
-                }),
-                ..EnvFromSource::default()
-            }]
-        }),
-        liveness_probe: Some(probe("/healthz", 10, 3)),
+        liveness_probe: Some(probe(contract::HEALTHZ_PATH, 10, 3)),
         // Often: a new pod takes traffic, and a rollout moves on, soon after it is ready.
-        readiness_probe: Some(probe("/readyz", 2, 2)),
+        readiness_probe: Some(probe(contract::READYZ_PATH, 2, 2)),
         // Native sleep (Kubernetes 1.33+): the image has no shell.
         lifecycle: Some(Lifecycle {
             pre_stop: Some(LifecycleHandler {
@@ -349,7 +358,7 @@ fn node_exporter_container(exporter: &NodeExporter) -> Container {
         image: Some(exporter.image.clone()),
         args: Some(vec![format!("--web.listen-address=:{}", exporter.port)]),
         ports: Some(vec![ContainerPort {
-            name: Some("node-metrics".to_owned()),
+            name: Some(NODE_METRICS_PORT_NAME.to_owned()),
             container_port: exporter.port,
             protocol: Some("TCP".to_owned()),
             ..ContainerPort::default()
@@ -363,10 +372,34 @@ fn node_exporter_container(exporter: &NodeExporter) -> Container {
     }
 }
 
+/// The connection settings, and the password from the user's own Secret: the operator copies it
+/// nowhere, and needs no write access to Secrets.
+fn database_env(database: &DatabaseSpec) -> Vec<EnvVar> {
+    let reference = &database.password_secret_ref;
+    vec![
+        env_var(env::DB_HOST, &database.host),
+        env_var(env::DB_PORT, &database.port.to_string()),
+        env_var(env::DB_NAME, &database.name),
+        env_var(env::DB_USER, &database.user),
+        EnvVar {
+            name: env::DB_PASSWORD.to_owned(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: reference.name.clone(),
+                    key: reference.key.clone(),
+                    optional: Some(false),
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        },
+    ]
+}
+
 fn pod_annotations(
     bookstore: &Bookstore,
-    db_secret: Option<&Secret>,
-    write_token: Option<WriteToken<'_>>,
+    password: Option<Referenced<'_>>,
+    write_tokens: Option<Referenced<'_>>,
 ) -> BTreeMap<String, String> {
     let mut annotations = BTreeMap::from([
         ("prometheus.io/scrape".to_owned(), "true".to_owned()),
@@ -374,33 +407,21 @@ fn pod_annotations(
             "prometheus.io/port".to_owned(),
             API_METRICS_PORT.to_string(),
         ),
-        ("prometheus.io/path".to_owned(), "/metrics".to_owned()),
+        (
+            "prometheus.io/path".to_owned(),
+            contract::METRICS_PATH.to_owned(),
+        ),
     ]);
     annotations.extend(bookstore.spec.pod_annotations.clone());
-    if let Some(secret) = db_secret {
-        annotations.insert(DB_SECRET_HASH_ANNOTATION.to_owned(), secret_digest(secret));
-    }
-    if let Some((_, tokens)) = write_token {
-        // Domain-separated, so that the digest is not a bare SHA-256 of the tokens.
-        let framed = [b"bookstore write tokens\0".as_slice(), tokens.bytes()].concat();
-        annotations.insert(
-            WRITE_TOKEN_HASH_ANNOTATION.to_owned(),
-            super::hex_sha256(&framed),
-        );
+    for (annotation, referenced) in [
+        (DB_PASSWORD_DIGEST_ANNOTATION, password),
+        (WRITE_TOKENS_DIGEST_ANNOTATION, write_tokens),
+    ] {
+        if let Some(digest) = referenced.and_then(|r| r.digest) {
+            annotations.insert(annotation.to_owned(), digest);
+        }
     }
     annotations
-}
-
-/// SHA-256 over the Secret's keys and values, in key order: changes with any value, reveals none.
-fn secret_digest(secret: &Secret) -> String {
-    let mut framed = Vec::new();
-    for (key, value) in secret.data.iter().flatten() {
-        framed.extend((key.len() as u64).to_be_bytes());
-        framed.extend(key.as_bytes());
-        framed.extend((value.0.len() as u64).to_be_bytes());
-        framed.extend(&value.0);
-    }
-    super::hex_sha256(&framed)
 }
 
 /// The user's variables win over the operator's; one entry per name (server-side apply merges
@@ -454,18 +475,20 @@ fn non_empty<T>(items: Vec<T>) -> Option<Vec<T>> {
 mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
 
-    use super::super::fixtures::{bookstore, with_database};
-    use super::super::{SecretValue, database_secret};
+    use super::super::SecretValue;
+    use super::super::fixtures::{bookstore, roll_key, with_database};
     use super::*;
 
+    /// The Deployment of a Bookstore with this spec (an external database) and password.
     fn with_secret(spec: serde_json::Value, password: &[u8]) -> Deployment {
         let shop = bookstore(spec);
-        let secret = database_secret(
-            &shop,
-            shop.database().expect("database"),
-            &SecretValue::new(password.to_vec()),
-        );
-        deployment(&shop, Some(&secret), None)
+        let password = Referenced {
+            reference: &shop.database().expect("database").password_secret_ref,
+            digest: Some(
+                roll_key().digest("database password", &SecretValue::new(password.to_vec())),
+            ),
+        };
+        deployment(&shop, Some(password), None)
     }
 
     fn pod(deployment: &Deployment) -> &PodTemplateSpec {
@@ -528,7 +551,7 @@ mod tests {
     }
 
     #[test]
-    fn the_api_container_reads_the_database_secret_and_is_probed() {
+    fn the_api_container_reads_the_users_password_secret_and_is_probed() {
         let deployment = with_secret(with_database(), b"pw");
         let api = container(&deployment, "api");
         assert_eq!(
@@ -536,10 +559,39 @@ mod tests {
             Some("registry.example/bookstore-api:1.0.0")
         );
         assert_eq!(api.ports.as_ref().expect("ports")[0].container_port, 8080);
-        let env_from = &api.env_from.as_ref().expect("envFrom")[0];
+        assert_eq!(api.env_from, None, "no Secret of the operator's own");
+        let env = api.env.clone().expect("env");
+        let value = |name: &str| {
+            env.iter()
+                .find(|e| e.name == name)
+                .and_then(|e| e.value.clone())
+        };
+        assert_eq!(value("DB_HOST").as_deref(), Some("db.example.internal"));
+        assert_eq!(value("DB_PORT").as_deref(), Some("3306"));
+        assert_eq!(value("DB_NAME").as_deref(), Some("bookstore"));
+        assert_eq!(value("DB_USER").as_deref(), Some("app"));
+        let password = env
+            .iter()
+            .find(|e| e.name == "DB_PASSWORD")
+            .expect("DB_PASSWORD");
+        assert_eq!(password.value, None, "never the value itself");
+        let reference = password
+            .value_from
+            .as_ref()
+            .and_then(|v| v.secret_key_ref.as_ref())
+            .expect("from the Secret");
         assert_eq!(
-            env_from.secret_ref.as_ref().expect("secretRef").name,
-            "shop-db"
+            (reference.name.as_str(), reference.key.as_str()),
+            ("db-password", "password"),
+            "the Bookstore's passwordSecretRef"
+        );
+        assert_eq!(
+            pod(&deployment)
+                .spec
+                .as_ref()
+                .and_then(|s| s.volumes.clone()),
+            None,
+            "no SQLite scratch volume"
         );
         let path = |probe: &Option<Probe>| {
             probe
@@ -639,7 +691,7 @@ mod tests {
     }
 
     #[test]
-    fn a_password_change_changes_the_pod_template_hash_but_never_shows_the_password() {
+    fn a_password_change_changes_the_pod_template_digest_but_never_shows_the_password() {
         let hash = |password: &[u8]| {
             let deployment = with_secret(with_database(), password);
             let annotations = pod(&deployment)
@@ -647,7 +699,7 @@ mod tests {
                 .as_ref()
                 .and_then(|m| m.annotations.clone())
                 .expect("annotations");
-            annotations[DB_SECRET_HASH_ANNOTATION].clone()
+            annotations[DB_PASSWORD_DIGEST_ANNOTATION].clone()
         };
         assert_eq!(hash(b"one"), hash(b"one"));
         assert_ne!(hash(b"one"), hash(b"two"));
@@ -658,17 +710,11 @@ mod tests {
 
     fn with_token(spec: serde_json::Value, tokens: &[u8]) -> Deployment {
         let shop = bookstore(spec);
-        let reference = shop
-            .spec
-            .auth
-            .write_token_secret_ref
-            .clone()
-            .expect("token ref");
-        deployment(
-            &shop,
-            None,
-            Some((&reference, &SecretValue::new(tokens.to_vec()))),
-        )
+        let tokens = Referenced {
+            reference: shop.spec.auth.write_token_secret_ref.as_ref().expect("ref"),
+            digest: Some(roll_key().digest("write tokens", &SecretValue::new(tokens.to_vec()))),
+        };
+        deployment(&shop, None, Some(tokens))
     }
 
     fn token_spec() -> serde_json::Value {
@@ -728,7 +774,7 @@ mod tests {
                 .metadata
                 .as_ref()
                 .and_then(|m| m.annotations.clone())
-                .expect("annotations")[WRITE_TOKEN_HASH_ANNOTATION]
+                .expect("annotations")[WRITE_TOKENS_DIGEST_ANNOTATION]
                 .clone()
         };
         assert_eq!(
@@ -745,7 +791,7 @@ mod tests {
             .clone()
             .and_then(|m| m.annotations)
             .expect("annotations");
-        assert!(!annotations.contains_key(WRITE_TOKEN_HASH_ANNOTATION));
+        assert!(!annotations.contains_key(WRITE_TOKENS_DIGEST_ANNOTATION));
         let env = container(&open, "api").env.clone().expect("env");
         assert!(
             !env.iter().any(|e| e.name == "API_WRITE_TOKENS_FILE"),
@@ -938,6 +984,11 @@ mod tests {
             [
                 ("BIND_ADDR", "0.0.0.0:8080"),
                 ("METRICS_ADDR", "0.0.0.0:8081"),
+                ("DB_HOST", "db.example.internal"),
+                ("DB_PORT", "3306"),
+                ("DB_NAME", "bookstore"),
+                ("DB_USER", "app"),
+                ("DB_PASSWORD", ""),
                 ("LOG_FORMAT", "pretty"),
                 ("RUST_LOG", "debug")
             ]

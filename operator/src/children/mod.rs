@@ -3,30 +3,32 @@
 mod budget;
 mod deployment;
 mod hpa;
-mod secret;
+mod monitor;
+mod roll;
 mod service;
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::crd::Bookstore;
+use crate::crd::{Bookstore, SecretKeyRef};
 
 pub use budget::pod_disruption_budget;
 pub use deployment::{
-    API_CONTAINER, API_METRICS_PORT, API_PORT, DB_SECRET_HASH_ANNOTATION, MIN_READY_SECONDS,
-    WRITE_TOKEN_FILE, WRITE_TOKEN_HASH_ANNOTATION, applies_replicas, deployment, initial_replicas,
-    replicas_handover,
+    API_CONTAINER, API_METRICS_PORT, API_PORT, DB_PASSWORD_DIGEST_ANNOTATION, MIN_READY_SECONDS,
+    Referenced, WRITE_TOKEN_FILE, WRITE_TOKENS_DIGEST_ANNOTATION, applies_replicas, deployment,
+    initial_replicas, replicas_handover,
 };
 pub use hpa::horizontal_pod_autoscaler;
-pub use secret::{SECRET_SUFFIX, database_secret, secret_name};
+pub use monitor::{PodMonitor, pod_monitor};
+pub use roll::{MIN_ROLL_KEY_LEN, RollKey, RollKeyTooShort};
 pub use service::service;
 
 /// The field manager of every server-side apply, and the `managed-by` label.
@@ -74,31 +76,72 @@ pub struct Inputs {
 /// Everything a Bookstore should own; `None` means "must not exist".
 #[derive(Debug, Clone, PartialEq)]
 pub struct Children {
-    pub secret: Option<Secret>,
     pub deployment: Deployment,
     pub service: Service,
     pub autoscaler: Option<HorizontalPodAutoscaler>,
     pub disruption_budget: Option<PodDisruptionBudget>,
+    /// With `spec.monitoring.podMonitor.enabled`.
+    pub pod_monitor: Option<PodMonitor>,
 }
 
-/// The desired children, from the spec and the values read from the Secrets it references.
-pub fn desired(bookstore: &Bookstore, inputs: &Inputs) -> Children {
-    let secret = bookstore
+/// The keyed digests (`RollKey`) of the values a Bookstore references. In the pod template they
+/// roll the pods when a value changes; the pods read the values from the user's Secrets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Digests {
+    pub password: Option<String>,
+    pub write_tokens: Option<String>,
+}
+
+impl Inputs {
+    /// Keyed, and tied to where each value is read (`namespace/secret:key`): equal values in
+    /// other Secrets or namespaces show other digests, so the annotations tell nobody which
+    /// Bookstores share a password.
+    pub fn digests(&self, key: &RollKey, bookstore: &Bookstore) -> Digests {
+        let namespace = bookstore.namespace().unwrap_or_default();
+        let of = |what: &str, reference: Option<&SecretKeyRef>, value: Option<&SecretValue>| {
+            let (reference, value) = (reference?, value?);
+            let purpose = format!("{what} {namespace}/{}:{}", reference.name, reference.key);
+            Some(key.digest(&purpose, value))
+        };
+        Digests {
+            password: of(
+                "database password",
+                bookstore.database().map(|d| &d.password_secret_ref),
+                self.password.as_ref(),
+            ),
+            write_tokens: of(
+                "write tokens",
+                bookstore.spec.auth.write_token_secret_ref.as_ref(),
+                self.write_token.as_ref(),
+            ),
+        }
+    }
+}
+
+/// The desired children, from the spec and the digests of the values it references.
+pub fn desired(bookstore: &Bookstore, digests: &Digests) -> Children {
+    let password = bookstore
         .database()
-        .zip(inputs.password.as_ref())
-        .map(|(database, password)| database_secret(bookstore, database, password));
-    let write_token = bookstore
+        .map(|database| &database.password_secret_ref)
+        .map(|reference| Referenced {
+            reference,
+            digest: digests.password.clone(),
+        });
+    let write_tokens = bookstore
         .spec
         .auth
         .write_token_secret_ref
         .as_ref()
-        .zip(inputs.write_token.as_ref());
+        .map(|reference| Referenced {
+            reference,
+            digest: digests.write_tokens.clone(),
+        });
     Children {
-        deployment: stamped(deployment(bookstore, secret.as_ref(), write_token)),
+        deployment: stamped(deployment(bookstore, password, write_tokens)),
         service: stamped(service(bookstore)),
         autoscaler: horizontal_pod_autoscaler(bookstore).map(stamped),
         disruption_budget: pod_disruption_budget(bookstore).map(stamped),
-        secret: secret.map(stamped),
+        pod_monitor: pod_monitor(bookstore).map(stamped),
     }
 }
 
@@ -204,12 +247,18 @@ pub(crate) mod fixtures {
         bookstore
     }
 
-    /// Inputs holding only a database password.
-    pub fn with_password(password: &[u8]) -> super::Inputs {
+    /// The roll key of the unit tests.
+    pub fn roll_key() -> super::RollKey {
+        super::RollKey::new(b"unit-test-roll-key-0123456789abcdef").expect("long enough")
+    }
+
+    /// The digests of a Bookstore whose only input is a database password.
+    pub fn with_password(password: &[u8]) -> super::Digests {
         super::Inputs {
             password: Some(super::SecretValue::new(password.to_vec())),
             write_token: None,
         }
+        .digests(&roll_key(), &bookstore(with_database()))
     }
 
     pub fn with_database() -> serde_json::Value {
@@ -249,10 +298,14 @@ mod tests {
         let shop = bookstore(with_database());
         let children = desired(&shop, &with_password(b"s3cret"));
         let metas = [
-            &children.secret.as_ref().expect("secret").metadata,
             &children.deployment.metadata,
             &children.service.metadata,
             &children.autoscaler.as_ref().expect("autoscaler").metadata,
+            &children
+                .disruption_budget
+                .as_ref()
+                .expect("budget")
+                .metadata,
         ];
         for meta in metas {
             let labels = meta.labels.as_ref().expect("labels");
@@ -304,10 +357,11 @@ mod tests {
     }
 
     #[test]
-    fn demo_mode_has_no_secret_and_no_autoscaler() {
+    fn demo_mode_has_no_autoscaler_and_reads_no_secret() {
         let shop = bookstore(serde_json::json!({"image": "img"}));
-        let children = desired(&shop, &Inputs::default());
-        assert!(children.secret.is_none());
+        let children = desired(&shop, &Digests::default());
         assert!(children.autoscaler.is_none());
+        let rendered = serde_json::to_string(&children.deployment).expect("json");
+        assert!(!rendered.contains("secretKeyRef"), "{rendered}");
     }
 }

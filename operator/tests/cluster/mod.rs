@@ -25,6 +25,8 @@ use tokio::task::JoinSet;
 /// The operator's ServiceAccount, as the API server names it.
 pub const OPERATOR_USER: &str = "system:serviceaccount:bookstore-system:bookstore-operator";
 pub const OPERATOR_NAMESPACE: &str = "bookstore-system";
+/// The installed operator's roll key Secret, in `OPERATOR_NAMESPACE`.
+pub const ROLL_KEY_SECRET: &str = "bookstore-operator-roll-key";
 /// The suite's operators elect their leader on a Lease of their own, never the installed
 /// operator's (`bookstore-operator`).
 pub const SUITE_LEASE: &str = "bookstore-operator-e2e";
@@ -124,6 +126,81 @@ impl Cluster {
             "crd/bookstores.bookstore.dev",
             "--timeout=60s",
         ]);
+        self.create_roll_key();
+        self.install_pod_monitor_crd();
+    }
+
+    /// prometheus-operator's PodMonitor CRD, reduced to its names (any spec is kept): the API
+    /// server then serves the kind, so the operator watches and applies PodMonitors. What the
+    /// operator renders is checked against prometheus-operator's real schema elsewhere
+    /// (`.ci/check-deploy`).
+    pub fn install_pod_monitor_crd(&self) {
+        let crd = json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "podmonitors.monitoring.coreos.com"},
+            "spec": {
+                "group": "monitoring.coreos.com", "scope": "Namespaced",
+                "names": {"kind": "PodMonitor", "listKind": "PodMonitorList",
+                          "plural": "podmonitors", "singular": "podmonitor"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object",
+                        "x-kubernetes-preserve-unknown-fields": true}}}],
+            },
+        });
+        let file = self.work_dir.join("podmonitor-crd.json");
+        fs::write(&file, crd.to_string()).unwrap();
+        self.kubectl(&["apply", "--server-side", "-f", file.to_str().unwrap()]);
+        self.kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "crd/podmonitors.monitoring.coreos.com",
+            "--timeout=60s",
+        ]);
+    }
+
+    /// The installed operator's roll key Secret (deploy/README.md, step 1), made once per
+    /// cluster; the suite's own operators read the same key from `roll_key_file`, so that a pod
+    /// template never changes with the operator that renders it.
+    pub fn create_roll_key(&self) {
+        let existing = self.kubectl(&[
+            "-n",
+            OPERATOR_NAMESPACE,
+            "get",
+            "secret",
+            ROLL_KEY_SECRET,
+            "--ignore-not-found",
+            "-o",
+            "go-template={{.data.key | base64decode}}",
+        ]);
+        let key = if existing.trim().is_empty() {
+            // A test cluster's key: random enough, not a production key.
+            let key = format!("{:032x}{:032x}", fastrand::u128(..), fastrand::u128(..));
+            self.kubectl(&[
+                "-n",
+                OPERATOR_NAMESPACE,
+                "create",
+                "secret",
+                "generic",
+                ROLL_KEY_SECRET,
+                &format!("--from-literal=key={key}"),
+            ]);
+            key
+        } else {
+            existing
+        };
+        fs::write(self.work_dir.join("roll-key"), key).unwrap();
+    }
+
+    /// The roll key the suite's operators read (`ROLL_KEY_FILE`): the installed one, or one of
+    /// the suite's own when nothing was installed.
+    pub fn roll_key_file(&self) -> PathBuf {
+        let path = self.work_dir.join("roll-key");
+        if !path.exists() {
+            // A test cluster's key: random enough, not a production key.
+            let key = format!("{:032x}{:032x}", fastrand::u128(..), fastrand::u128(..));
+            fs::write(&path, key).unwrap();
+        }
+        path
     }
 
     /// Fails when an installed operator has pods here (before the suite installs its own copy):
@@ -164,9 +241,20 @@ impl Cluster {
     /// A kubeconfig holding only a token of the operator's ServiceAccount, reaching the API
     /// server through `via` when given (a proxy the test controls).
     pub fn operator_kubeconfig(&self, name: &str, via: Option<SocketAddr>) -> PathBuf {
+        self.service_account_kubeconfig(OPERATOR_NAMESPACE, name, via)
+    }
+
+    /// The same for the `bookstore-operator` ServiceAccount of `namespace` (a namespaced
+    /// install's).
+    pub fn service_account_kubeconfig(
+        &self,
+        namespace: &str,
+        name: &str,
+        via: Option<SocketAddr>,
+    ) -> PathBuf {
         let token = self.kubectl(&[
             "-n",
-            OPERATOR_NAMESPACE,
+            namespace,
             "create",
             "token",
             "bookstore-operator",
@@ -241,6 +329,11 @@ impl Cluster {
     /// server rotates its log (renaming it `audit-TIME.log`): the rotated file is read from the
     /// mark on, then the current one from its start.
     pub fn operator_requests(&self, mark: AuditMark) -> Vec<AuditEntry> {
+        self.requests_of(OPERATOR_USER, mark)
+    }
+
+    /// The requests of `user` since `mark`, as `operator_requests`.
+    pub fn requests_of(&self, user: &str, mark: AuditMark) -> Vec<AuditEntry> {
         use std::os::unix::fs::MetadataExt;
         let Some(path) = &self.audit_log else {
             return Vec::new();
@@ -275,7 +368,7 @@ impl Cluster {
         }
         text.lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|entry| entry["user"]["username"] == OPERATOR_USER)
+            .filter(|entry| entry["user"]["username"] == user)
             .map(|entry| AuditEntry {
                 verb: entry["verb"].as_str().unwrap_or_default().to_owned(),
                 resource: entry["objectRef"]["resource"]
@@ -375,6 +468,7 @@ impl Operator {
             )
             .env("LEASE_RETRY_PERIOD_SECS", SUITE_LEASE_TIMINGS.2.to_string())
             .env("RUST_LOG", "info")
+            .env("ROLL_KEY_FILE", cluster.roll_key_file())
             .stdout(Stdio::from(output.try_clone().unwrap()))
             .stderr(Stdio::from(output));
         if let Some(namespace) = pod_namespace {
