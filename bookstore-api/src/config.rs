@@ -8,6 +8,7 @@ use std::time::Duration;
 use bookstore_contract::env;
 use bookstore_telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 
 const ENV_HELP: &str = "\
@@ -177,61 +178,34 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
 }
 
-/// A secret value: its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
 /// Who may write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum WriteTokens {
     /// Anyone (no token configured).
     Open,
-    Fixed(Vec<Secret>),
+    /// Redacted in `Debug` output, wiped from memory when dropped.
+    Fixed(Vec<SecretString>),
     File(PathBuf),
 }
 
-/// An IPv4 or IPv6 address block.
+/// An IPv4 or IPv6 address block (`10.0.0.0/16`), or one address (`192.0.2.7`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    network: std::net::IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(ipnet::IpNet);
 
 impl Cidr {
+    /// An IPv4 client seen over IPv6 (`::ffff:10.0.0.1`) is the IPv4 address.
     pub fn contains(&self, address: std::net::IpAddr) -> bool {
-        use std::net::IpAddr;
-        let (network, address, width) = match (self.network, address.to_canonical()) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                (u128::from(n.to_bits()), u128::from(a.to_bits()), 32)
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => (n.to_bits(), a.to_bits(), 128),
-            _ => return false,
-        };
-        let host_bits = width - u32::from(self.prefix);
-        host_bits >= 128 || network >> host_bits == address >> host_bits
+        self.0.contains(&address.to_canonical())
     }
 }
 
 impl FromStr for Cidr {
     type Err = ();
     fn from_str(text: &str) -> Result<Self, ()> {
-        let (address, prefix) = text.split_once('/').unwrap_or((text, ""));
-        let network: std::net::IpAddr = address.parse().map_err(|_| ())?;
-        let width = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = if prefix.is_empty() {
-            width
-        } else {
-            prefix.parse().map_err(|_| ())?
-        };
-        (prefix <= width)
-            .then_some(Self { network, prefix })
-            .ok_or(())
+        text.parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(Self)
+            .map_err(|_| ())
     }
 }
 
@@ -333,18 +307,22 @@ impl Settings {
     }
 
     fn write_tokens(&self) -> Result<WriteTokens, ConfigError> {
-        let tokens: Vec<Secret> = self
+        let tokens: Vec<SecretString> = self
             .write_tokens
             .iter()
             .map(|token| token.trim())
             .filter(|token| !token.is_empty())
-            .map(|token| Secret(token.to_owned()))
+            .map(SecretString::from)
             .collect();
         match (&self.write_tokens_file, tokens.is_empty()) {
             (Some(_), false) => Err(ConfigError::ConflictingWriteTokens),
             (Some(path), true) => Ok(WriteTokens::File(path.clone())),
             (None, true) => Ok(WriteTokens::Open),
-            (None, false) if tokens.iter().any(|t| t.0.chars().count() < MIN_TOKEN_LEN) => {
+            (None, false)
+                if tokens
+                    .iter()
+                    .any(|t| t.expose_secret().chars().count() < MIN_TOKEN_LEN) =>
+            {
                 Err(ConfigError::ShortWriteToken)
             }
             (None, false) => Ok(WriteTokens::Fixed(tokens)),
@@ -552,10 +530,10 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(!format!("{config:?}").contains(token), "Debug hides tokens");
-        assert_eq!(
+        assert!(matches!(
             settings(&[]).resolve().expect("valid").write_tokens,
             WriteTokens::Open
-        );
+        ));
         assert_eq!(
             settings(&["--write-tokens=short"]).resolve().err(),
             Some(ConfigError::ShortWriteToken)

@@ -2,6 +2,7 @@
 //! compared in constant time; a token file (a mounted Secret) is re-read when it changes, so
 //! tokens rotate without a restart. Tokens never reach logs or metrics.
 
+use secrecy::ExposeSecret;
 use std::fs;
 use std::path::PathBuf;
 use std::sync::RwLock;
@@ -41,9 +42,12 @@ impl WriteAccess {
     pub fn new(tokens: &WriteTokens) -> Self {
         match tokens {
             WriteTokens::Open => Self::Open,
-            WriteTokens::Fixed(tokens) => {
-                Self::Fixed(tokens.iter().map(|t| digest(t.0.as_bytes())).collect())
-            }
+            WriteTokens::Fixed(tokens) => Self::Fixed(
+                tokens
+                    .iter()
+                    .map(|t| digest(t.expose_secret().as_bytes()))
+                    .collect(),
+            ),
             WriteTokens::File(path) => Self::File(TokenFile {
                 path: path.clone(),
                 read: RwLock::new(None),
@@ -155,13 +159,13 @@ pub async fn require_token<B: MessageBody + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use secrecy::SecretString;
 
     #[test]
     fn fixed_tokens_admit_exactly_themselves() {
         let access = WriteAccess::new(&WriteTokens::Fixed(vec![
-            Secret("first-token-0123456789".into()),
-            Secret("second-token-0123456789".into()),
+            SecretString::from("first-token-0123456789"),
+            SecretString::from("second-token-0123456789"),
         ]));
         assert!(access.admits(b"first-token-0123456789").unwrap_or(false));
         assert!(access.admits(b"second-token-0123456789").unwrap_or(false));

@@ -173,7 +173,7 @@ pub fn app(
         .wrap(from_fn(auth::require_token))
         .wrap(from_fn(limit::rate_limit))
         .wrap(from_fn(cors::cors))
-        .wrap(from_fn(headers::security_headers))
+        .wrap(headers::security_headers())
         .wrap(from_fn(observe::observe))
         .configure(|config| {
             if endpoints != Endpoints::Operations {

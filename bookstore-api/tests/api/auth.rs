@@ -4,7 +4,8 @@ use std::num::NonZeroU32;
 
 use awc::http::header::HeaderMap;
 use awc::http::{Method, StatusCode};
-use bookstore_api::config::{Config, Secret, WriteTokens};
+use bookstore_api::config::{Config, WriteTokens};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code};
@@ -15,8 +16,10 @@ const OTHER_TOKEN: &str = "second-writer-abcdefghijkl";
 const WRONG_TOKEN: &str = "catalogue-writer-0123456780";
 
 fn with_tokens(config: &mut Config) {
-    config.write_tokens =
-        WriteTokens::Fixed(vec![Secret(TOKEN.into()), Secret(OTHER_TOKEN.into())]);
+    config.write_tokens = WriteTokens::Fixed(vec![
+        SecretString::from(TOKEN),
+        SecretString::from(OTHER_TOKEN),
+    ]);
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
