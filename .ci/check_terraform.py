@@ -16,10 +16,11 @@ import hcl2
 
 
 def blocks(parsed, kind):
-    """(name, body) of each block of a kind, e.g. every variable."""
+    """(name, body) of each block of a kind, e.g. every variable. python-hcl2 8 keeps the quotes
+    of a block's label ('"size"'), earlier versions did not: the name is the same either way."""
     for entry in parsed.get(kind, []):
         for name, body in entry.items():
-            yield name, body
+            yield name.strip('"'), body
 
 
 def first(value):
