@@ -34,29 +34,39 @@ pub async fn inputs(
     if let Some(database) = bookstore.database() {
         let reference = &database.password_secret_ref;
         let field = "spec.database.passwordSecretRef";
-        let read = read(client, caches, namespace, reference).await?;
-        inputs.password = Some(read.map_err(|missing| {
-            let message = describe(&missing, namespace, reference, field);
-            match missing {
-                Missing::Unwatched => Error::SecretNotWatched(message),
-                Missing::Secret | Missing::Key => Error::DatabaseSecretNotFound(message),
-            }
-        })?);
+        let not_found = Error::DatabaseSecretNotFound;
+        inputs.password =
+            Some(required(client, caches, namespace, reference, field, not_found).await?);
     }
     if let Some(reference) = &bookstore.spec.auth.write_token_secret_ref {
         let field = "spec.auth.writeTokenSecretRef";
-        let read = read(client, caches, namespace, reference).await?;
-        let tokens = read.map_err(|missing| {
-            let message = describe(&missing, namespace, reference, field);
-            match missing {
-                Missing::Unwatched => Error::SecretNotWatched(message),
-                Missing::Secret | Missing::Key => Error::WriteTokenSecretNotFound(message),
-            }
-        })?;
+        let not_found = Error::WriteTokenSecretNotFound;
+        let tokens = required(client, caches, namespace, reference, field, not_found).await?;
         check_tokens(&tokens, namespace, reference)?;
         inputs.write_token = Some(tokens);
     }
     Ok(inputs)
+}
+
+/// The value `field` references: an unlabelled Secret is `SecretNotWatched`, a missing Secret or
+/// key the field's own `not_found` reason.
+async fn required(
+    client: &Client,
+    caches: &Caches,
+    namespace: &str,
+    reference: &SecretKeyRef,
+    field: &str,
+    not_found: fn(String) -> Error,
+) -> Result<SecretValue, Error> {
+    read(client, caches, namespace, reference)
+        .await?
+        .map_err(|missing| {
+            let message = describe(&missing, namespace, reference, field);
+            match missing {
+                Missing::Unwatched => Error::SecretNotWatched(message),
+                Missing::Secret | Missing::Key => not_found(message),
+            }
+        })
 }
 
 /// The referenced value, from the cache of watched Secrets. A Secret missing there is asked for

@@ -173,8 +173,7 @@ impl Cluster {
             "go-template={{.data.key | base64decode}}",
         ]);
         let key = if existing.trim().is_empty() {
-            // A test cluster's key: random enough, not a production key.
-            let key = format!("{:032x}{:032x}", fastrand::u128(..), fastrand::u128(..));
+            let key = test_roll_key();
             self.kubectl(&[
                 "-n",
                 OPERATOR_NAMESPACE,
@@ -196,9 +195,7 @@ impl Cluster {
     pub fn roll_key_file(&self) -> PathBuf {
         let path = self.work_dir.join("roll-key");
         if !path.exists() {
-            // A test cluster's key: random enough, not a production key.
-            let key = format!("{:032x}{:032x}", fastrand::u128(..), fastrand::u128(..));
-            fs::write(&path, key).unwrap();
+            fs::write(&path, test_roll_key()).unwrap();
         }
         path
     }
@@ -388,6 +385,11 @@ impl Cluster {
             })
             .collect()
     }
+}
+
+/// A test cluster's roll key: random enough, not a production key.
+fn test_roll_key() -> String {
+    format!("{:032x}{:032x}", fastrand::u128(..), fastrand::u128(..))
 }
 
 #[derive(Debug, Clone, Copy)]
